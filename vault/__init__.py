@@ -1,0 +1,1 @@
+"""Evidence vault for the Micro-Enterprise Credential: the domain core."""

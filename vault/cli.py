@@ -1,0 +1,167 @@
+"""The `vault` command line of CONTRACT.md.
+
+Each command opens one unit of work and calls domain operations; VaultError is
+translated here into a message on standard error and exit status 1.
+"""
+
+import logging
+import os
+import sys
+from datetime import date
+from functools import wraps
+from getpass import getpass
+
+import click
+
+from vault import accounts
+from vault.config import Settings
+from vault.crypto import ensure_keys
+from vault.db import unit_of_work
+from vault.errors import VaultError
+from vault.runtime import Runtime
+from vault.schema import upgrade
+from vault.storage import LocalObjectStore
+
+log = logging.getLogger(__name__)
+
+
+def _runtime() -> Runtime:
+    return Runtime.from_settings(Settings.from_env())
+
+
+def translated(command):
+    """Show a VaultError as one line for a person, exit 1."""
+    @wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except VaultError as error:
+            click.echo(f"error ({error.code}): {error.message}", err=True)
+            sys.exit(1)
+    return run
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+def main(verbose: bool) -> None:
+    """Evidence vault for the Micro-Enterprise Credential."""
+    # Keys, the database and objects are for this account's eyes only.
+    os.umask(0o077)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@main.command()
+@translated
+def init() -> None:
+    """Create the schema, the master key and the signing key if missing."""
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    created = [] if settings.master_keys and settings.signing_key else ensure_keys(
+        settings.key_dir)
+    runtime = Runtime.from_settings(settings)
+    if isinstance(runtime.store, LocalObjectStore):
+        runtime.store.create()
+        runtime.store.discard_partials()
+    upgrade(runtime.engine)
+    for path in created:
+        click.echo(f"created {path}")
+    click.echo(f"vault ready in {settings.data_dir}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app and API with gunicorn."""
+    from web.server import serve as run_server
+
+    run_server(host, port, workers)
+
+
+@main.group()
+def district() -> None:
+    """Districts and charter schools."""
+
+
+@district.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--agreement-signed", "agreement", type=click.DateTime(["%Y-%m-%d"]),
+              help="Date the tracking agreement was signed (YYYY-MM-DD).")
+@translated
+def district_add(code: str, name: str, agreement) -> None:
+    """Add a district or charter school."""
+    signed: date | None = agreement.date() if agreement else None
+    with unit_of_work(_runtime().sessions) as session:
+        added = accounts.add_district(session, code, name, signed)
+        click.echo(f"district {added.code} added"
+                   + (f", agreement signed {signed}" if signed else
+                      ", no tracking agreement yet"))
+
+
+@main.group()
+def user() -> None:
+    """People and their roles."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@click.option("--district", "districts", multiple=True,
+              help="A district code; repeat for several.")
+@translated
+def user_add(email: str, role: str, districts: tuple[str, ...]) -> None:
+    """Add a person; the password is read from standard input or generated."""
+    password, generated = _read_password()
+    with unit_of_work(_runtime().sessions) as session:
+        person = accounts.add_person(session, email, role, list(districts), password)
+        click.echo(f"{person.email} added as {role}")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+def _read_password() -> tuple[str, bool]:
+    """A password typed twice (terminal) or given on standard input; empty: made."""
+    if sys.stdin is None or sys.stdin.closed:
+        first = second = ""
+    elif sys.stdin.isatty():
+        first = getpass("Password (empty to generate one): ")
+        second = getpass("Password again: ") if first else ""
+    else:
+        lines = sys.stdin.read().splitlines()
+        first = lines[0] if lines else ""
+        second = lines[1] if len(lines) > 1 else first
+    if not first:
+        return accounts.generate_password(), True
+    if first != second:
+        raise VaultError("The two passwords differ.", code="password_mismatch")
+    return first, False
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("email")
+@translated
+def token_create(email: str) -> None:
+    """Print a new API token for EMAIL as the last line."""
+    with unit_of_work(_runtime().sessions) as session:
+        person = accounts.person_by_email(session, email)
+        secret = accounts.create_token(session, person)
+    click.echo(f"token for {person.email} ({person.role}); keep it secret:")
+    click.echo(secret)
+
+
+@main.command()
+@translated
+def demo() -> None:
+    """Load a demo district with accounts, students and PDFs; print how to sign in."""
+    from vault.demo import load_demo
+
+    for line in load_demo(_runtime()):
+        click.echo(line)

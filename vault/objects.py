@@ -1,0 +1,97 @@
+"""Encrypted objects: the bytes of documents and certificates, in and out.
+
+A fresh data key per object; the body is encrypted while it streams into the
+store; the key is kept only wrapped, bound to the object key.
+"""
+
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+from vault.crypto import DataKey, WrappedKey, object_context
+from vault.errors import IntegrityError
+from vault.models import EncryptedObject, new_id
+from vault.runtime import Runtime
+
+TEXT_CONTEXT = b"/text"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    object_key: str
+    wrapped_key: bytes
+    key_version: int
+    data_key: DataKey
+
+
+def put_encrypted(runtime: Runtime, session: Session, plaintext: BinaryIO) -> StoredObject:
+    """Encrypt `plaintext` into a new object; removed again if the session rolls back."""
+    object_key = new_id()
+    context = object_context(object_key)
+    data_key = DataKey.generate()
+    wrapped = runtime.keyring.wrap(data_key.to_bytes(), context)
+
+    runtime.store.put(object_key, data_key.encrypting_reader(plaintext, context))
+    runtime.track_new_object(session, object_key)
+    return StoredObject(object_key, wrapped.blob, wrapped.version, data_key)
+
+
+def data_key_of(runtime: Runtime, record: EncryptedObject) -> DataKey:
+    wrapped = WrappedKey(record.key_version, record.wrapped_key)
+    return DataKey.from_bytes(
+        runtime.keyring.unwrap(wrapped, object_context(record.object_key)))
+
+
+def open_decrypted(runtime: Runtime, record: EncryptedObject) -> BinaryIO:
+    """A readable plaintext stream of the record's object.
+
+    The first segment is authenticated before this returns, so a damaged header
+    or first megabyte is an IntegrityError here rather than a broken response.
+    """
+    data_key = data_key_of(runtime, record)
+    ciphertext = runtime.store.open(record.object_key)
+    reader = data_key.decrypting_reader(ciphertext, object_context(record.object_key))
+    try:
+        return _Prefetched(reader, reader.read(1 << 16))
+    except IntegrityError:
+        reader.close()
+        ciphertext.close()
+        raise
+
+
+class _Prefetched:
+    """A reader whose first bytes were already read (and so authenticated)."""
+
+    def __init__(self, reader: BinaryIO, head: bytes):
+        self._reader = reader
+        self._head = head
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size is None or size < 0:
+                data, self._head = self._head + self._reader.read(), b""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        return self._reader.read(size)
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def encrypt_text(stored: StoredObject, text: str) -> bytes:
+    return stored.data_key.encrypt_bytes(
+        text.encode(), object_context(stored.object_key) + TEXT_CONTEXT)
+
+
+def decrypt_text(runtime: Runtime, record: EncryptedObject, ciphertext: bytes) -> str:
+    data_key = data_key_of(runtime, record)
+    context = object_context(record.object_key) + TEXT_CONTEXT
+    return data_key.decrypt_bytes(ciphertext, context).decode()

@@ -1,0 +1,5 @@
+"""The web app and HTTP API (Flask)."""
+
+from web.app import create_app
+
+__all__ = ["create_app"]

@@ -242,6 +242,8 @@ class DecryptingReader(io.RawIOBase):
         return count
 
     def close(self) -> None:
+        if self.closed:
+            return
         try:
             self._stream.close()
         finally:

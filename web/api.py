@@ -20,7 +20,12 @@ from vault.documents import open_document, store_document
 from vault.errors import Forbidden, InvalidRequest, VaultError
 from vault.exams import record_exam_results
 from vault.models import District, EvidenceDocument, ExamResult, Person, Student
-from vault.students import enrol_student, parse_date, record_module, student_completeness
+from vault.students import (
+    enrol_student,
+    parse_date,
+    record_module,
+    student_completeness,
+)
 from web.openapi import OPENAPI
 from web.runtime import client_address, runtime, transaction
 
@@ -219,6 +224,7 @@ def pdf_response(stream: BinaryIO, size: int, filename: str) -> Response:
     response = Response(_chunks(stream), mimetype="application/pdf",
                         direct_passthrough=True)
     response.content_length = size
+    response.call_on_close(stream.close)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -227,11 +233,8 @@ def pdf_response(stream: BinaryIO, size: int, filename: str) -> Response:
 
 
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:
-    try:
-        while chunk := stream.read(STREAM_CHUNK):
-            yield chunk
-    finally:
-        stream.close()
+    while chunk := stream.read(STREAM_CHUNK):
+        yield chunk
 
 
 def document_json(document: EvidenceDocument) -> dict:

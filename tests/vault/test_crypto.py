@@ -32,7 +32,8 @@ def test_round_trip_in_small_reads(size):
 
     again = DataKey.from_bytes(key.to_bytes())
     assert again.decrypt_bytes(ciphertext, b"ctx") == data
-    assert data[:64] not in ciphertext or size == 0
+    if size >= 64:
+        assert data[:64] not in ciphertext
 
 
 @pytest.mark.parametrize("where", [0, 40, 1000, -1])

@@ -18,6 +18,26 @@ class CheckLimits:
 
 
 @dataclass(frozen=True)
+class S3Settings:
+    """Where the S3 store is and how to sign in to it (VAULT_S3_*)."""
+
+    endpoint: str = ""
+    access_key: str = ""
+    secret_key: str = ""
+    region: str | None = None
+    lock_mode: str = "GOVERNANCE"
+
+    @property
+    def secure(self) -> bool:
+        return self.endpoint.startswith("https://")
+
+    @property
+    def host(self) -> str:
+        """The endpoint as minio wants it: host[:port], no scheme."""
+        return self.endpoint.split("://", 1)[-1].rstrip("/")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the vault reads from its environment."""
 
@@ -27,6 +47,7 @@ class Settings:
     timezone: ZoneInfo
     max_upload_mb: int
     check_limits: CheckLimits = field(default_factory=CheckLimits)
+    s3: S3Settings = field(default_factory=S3Settings)
     secret_key: str | None = None
     master_keys: str | None = None
     signing_key: str | None = None
@@ -54,6 +75,13 @@ class Settings:
             memory_mb=int(env.get("VAULT_CHECK_MEMORY_MB", 1024)),
             max_pages=int(env.get("VAULT_MAX_PAGES", 2000)),
         )
+        s3 = S3Settings(
+            endpoint=env.get("VAULT_S3_ENDPOINT", ""),
+            access_key=env.get("VAULT_S3_ACCESS_KEY", ""),
+            secret_key=env.get("VAULT_S3_SECRET_KEY", ""),
+            region=env.get("VAULT_S3_REGION") or None,
+            lock_mode=(env.get("VAULT_S3_LOCK_MODE") or "GOVERNANCE").upper(),
+        )
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -61,6 +89,7 @@ class Settings:
             timezone=ZoneInfo(env.get("VAULT_TIMEZONE") or "America/Chicago"),
             max_upload_mb=int(env.get("VAULT_MAX_UPLOAD_MB") or 50),
             check_limits=limits,
+            s3=s3,
             secret_key=env.get("VAULT_SECRET_KEY") or None,
             master_keys=env.get("VAULT_MASTER_KEYS") or None,
             signing_key=env.get("VAULT_SIGNING_KEY") or None,

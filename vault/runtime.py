@@ -35,7 +35,7 @@ class Runtime:
     def from_settings(cls, settings: Settings) -> "Runtime":
         engine = make_engine(settings.database_url)
         runtime = cls(settings, engine, make_sessionmaker(engine),
-                      open_store(settings.store_url))
+                      open_store(settings.store_url, settings.s3))
         event.listen(runtime.sessions, "after_commit", _forget_new_objects)
         event.listen(runtime.sessions, "after_rollback", runtime._remove_new_objects)
         return runtime

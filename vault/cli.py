@@ -20,7 +20,6 @@ from vault.db import unit_of_work
 from vault.errors import VaultError
 from vault.runtime import Runtime
 from vault.schema import upgrade
-from vault.storage import LocalObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +59,8 @@ def init() -> None:
     created = [] if settings.master_keys and settings.signing_key else ensure_keys(
         settings.key_dir)
     runtime = Runtime.from_settings(settings)
-    if isinstance(runtime.store, LocalObjectStore):
-        runtime.store.create()
-        runtime.store.discard_partials()
+    runtime.store.create()
+    runtime.store.discard_partials()
     upgrade(runtime.engine)
     for path in created:
         click.echo(f"created {path}")

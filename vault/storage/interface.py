@@ -11,6 +11,7 @@ and `vault.errors.ObjectMissing` when the key does not exist.
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 
@@ -18,6 +19,7 @@ from typing import BinaryIO
 class ObjectInfo:
     key: str
     size: int
+    modified: datetime | None = None
 
 
 class ObjectStore(ABC):
@@ -38,7 +40,7 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def stat(self, key: str) -> ObjectInfo:
-        """Size of the object; ObjectMissing when there is none."""
+        """Size and last change of the object; ObjectMissing when there is none."""
 
     @abstractmethod
     def delete(self, key: str) -> None:
@@ -51,3 +53,12 @@ class ObjectStore(ABC):
     @abstractmethod
     def ping(self) -> None:
         """Raise StorageError unless the store answers."""
+
+    @abstractmethod
+    def create(self) -> None:
+        """Make the store ready (a folder; a bucket with versioning and Object
+        Lock); safe to run twice."""
+
+    def discard_partials(self, older_than_seconds: float = 3600) -> int:
+        """Remove what interrupted puts left behind; returns how many."""
+        return 0

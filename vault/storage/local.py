@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
@@ -72,7 +73,9 @@ class LocalObjectStore(ObjectStore):
 
     def stat(self, key: str) -> ObjectInfo:
         try:
-            return ObjectInfo(key, self._path(key).stat().st_size)
+            found = self._path(key).stat()
+            return ObjectInfo(key, found.st_size,
+                              datetime.fromtimestamp(found.st_mtime, timezone.utc))
         except FileNotFoundError as error:
             raise ObjectMissing(f"Object {key} is missing from the store.") from error
 

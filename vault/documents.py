@@ -1,43 +1,29 @@
 """Evidence documents: upload (check, encrypt, store, record) and read back."""
 
-import hashlib
 import logging
 import re
-import tempfile
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ingest import check_pdf
+from ingest import PdfVerdict, check_pdf
 from vault import rules
 from vault.audit import record_event
-from vault.errors import AgreementMissing, InvalidRequest, VaultError
+from vault.errors import AgreementMissing, InvalidRequest, StorageError
 from vault.models import EvidenceDocument, Person, Student
-from vault.objects import encrypt_text, open_decrypted, put_encrypted
+from vault.objects import StoredObject, encrypt_text, open_decrypted, put_encrypted
 from vault.runtime import Runtime
+from vault.uploads import UploadSpool
 
 log = logging.getLogger(__name__)
 
-COPY_CHUNK = 1 << 20
 NAME_SCAN_CHARS = 50_000
 NAME_LABEL = re.compile(
     r"(?:student(?:'s)?\s+name|name\s+of\s+student|student)\s*[:\-]\s*([^\n]{2,80})",
     re.IGNORECASE,
 )
-
-
-class UploadTooLarge(VaultError):
-    code = "too_large"
-    status = 413
-
-
-@dataclass(frozen=True)
-class Spooled:
-    file: BinaryIO
-    sha256: str
-    size: int
 
 
 def store_document(runtime: Runtime, session: Session, actor: Person,
@@ -57,13 +43,11 @@ def store_document(runtime: Runtime, session: Session, actor: Person,
         raise AgreementMissing("Your district has no signed tracking agreement on "
                                "record, so uploads are not accepted yet.")
 
-    with tempfile.TemporaryFile() as spool_file:
-        spooled = _spool(source, spool_file, runtime.settings.max_upload_bytes)
-        verdict = check_pdf(spool_file, runtime.settings.check_limits)
-        warnings = list(verdict.warnings) + _name_warnings(session, student,
-                                                           verdict.text)
-        spool_file.seek(0)
-        stored = put_encrypted(runtime, session, spool_file)
+    spool = source if isinstance(source, UploadSpool) else UploadSpool.copy_of(
+        source, runtime.settings.max_upload_bytes)
+    with spool:
+        verdict, stored = _check_while_storing(runtime, session, spool)
+    warnings = list(verdict.warnings) + _name_warnings(session, student, verdict.text)
 
     document = EvidenceDocument(
         student_id=student.id,
@@ -73,8 +57,8 @@ def store_document(runtime: Runtime, session: Session, actor: Person,
         pages=verdict.pages,
         warnings=warnings,
         text_ciphertext=encrypt_text(stored, verdict.text),
-        sha256=spooled.sha256,
-        size=spooled.size,
+        sha256=spool.sha256,
+        size=spool.size,
         object_key=stored.object_key,
         wrapped_key=stored.wrapped_key,
         key_version=stored.key_version,
@@ -91,19 +75,22 @@ def store_document(runtime: Runtime, session: Session, actor: Person,
     return document
 
 
-def _spool(source: BinaryIO, spool_file: BinaryIO, limit: int) -> Spooled:
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := source.read(COPY_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise UploadTooLarge(
-                f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
-        digest.update(chunk)
-        spool_file.write(chunk)
-    spool_file.flush()
-    spool_file.seek(0)
-    return Spooled(spool_file, digest.hexdigest(), size)
+def _check_while_storing(runtime: Runtime, session: Session,
+                         spool: UploadSpool) -> tuple[PdfVerdict, StoredObject]:
+    """Check the PDF in its worker while the same bytes are encrypted and stored.
+
+    The object is tracked on the session, so a refusal (raised here) rolls the
+    transaction back and the object is deleted with it.
+    """
+    with spool.reader() as for_check, ThreadPoolExecutor(max_workers=1) as pool:
+        checking = pool.submit(check_pdf, for_check, runtime.settings.check_limits)
+        spool.seek(0)
+        try:
+            stored = put_encrypted(runtime, session, spool)
+        except StorageError:
+            checking.result()  # a refused file says more than a storage failure
+            raise
+        return checking.result(), stored
 
 
 def _safe_filename(filename: str | None) -> str:

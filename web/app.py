@@ -8,6 +8,7 @@ from flask import Flask
 
 from vault.config import Settings
 from vault.runtime import Runtime
+from web.requests import VaultRequest
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,7 @@ def create_app(settings: Settings | None = None,
     """Build the app for `settings` (from the environment when not given)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.request_class = VaultRequest
     app.config.update(
         SECRET_KEY=settings.secret_key or _secret_key_file(settings),
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + MULTIPART_SLACK,

@@ -1,15 +1,20 @@
 """Shared fixtures: a fresh vault per test, factories for districts and people."""
 
 import io
+import os
+import secrets
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import minio.time
 import pikepdf
 import pytest
 import time_machine
 
+from devstack.seaweed import SeaweedServer
+from tests.postgres import PostgresDatabases, postgres_unavailable_reason
 from vault import accounts
 from vault.config import Settings
 from vault.crypto import ensure_keys
@@ -20,6 +25,20 @@ from web.app import create_app
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pdfs"
 TODAY = date(2026, 12, 3)
 CHICAGO = ZoneInfo("America/Chicago")
+EMBEDDED = "sqlite+folder"
+SCALED = "postgres+s3"
+BACKENDS = (EMBEDDED, SCALED)
+
+
+def services_required() -> bool:
+    """`make test` sets this: a missing PostgreSQL or SeaweedFS fails the run."""
+    return os.environ.get("VAULT_TEST_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    if services_required():
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def corpus_or_skip() -> Path:
@@ -60,16 +79,83 @@ def multipart(fields: dict[str, str], file: tuple[str, str, bytes]) -> tuple[byt
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+def real_utc_now() -> datetime:
+    """The wall clock, even while a test travels in time."""
+    return time_machine.escape_hatch.datetime.datetime.now(timezone.utc)
+
+
 @pytest.fixture
-def frozen_today():
-    """Noon on TODAY in the vault's time zone, the clock still ticking."""
+def frozen_today(monkeypatch):
+    """Noon on TODAY in the vault's time zone, the clock still ticking.
+
+    Requests to S3 are signed with the real time all the same: a server rejects
+    a signature dated more than fifteen minutes away from its own clock.
+    """
+    monkeypatch.setattr(minio.time, "utcnow", real_utc_now)
     with time_machine.travel(datetime(2026, 12, 3, 12, 0, tzinfo=CHICAGO), tick=True):
         yield TODAY
 
 
+@pytest.fixture(scope="session")
+def postgres_databases():
+    """A migrated template database on the local PostgreSQL for this run."""
+    reason = postgres_unavailable_reason()
+    if reason:
+        skip_or_fail(reason)
+    databases = PostgresDatabases()
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory):
+    """One real SeaweedFS S3 server for this run, with one bucket."""
+    try:
+        server = SeaweedServer(tmp_path_factory.mktemp("seaweed")).start()
+    except (FileNotFoundError, RuntimeError) as error:
+        skip_or_fail(f"SeaweedFS could not start: {error}")
+    server.bucket = "vault-test-" + secrets.token_hex(4)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings.from_env({"VAULT_DATA_DIR": str(tmp_path / "data")})
+def s3_store_env(request, seaweed) -> dict[str, str]:
+    """VAULT_STORE_URL and VAULT_S3_* for a prefix of this test's own."""
+    s3 = seaweed.s3_settings()
+    prefix = "t" + secrets.token_hex(6)
+    return {"VAULT_STORE_URL": f"s3://{seaweed.bucket}/{prefix}",
+            "VAULT_S3_ENDPOINT": s3.endpoint, "VAULT_S3_ACCESS_KEY": s3.access_key,
+            "VAULT_S3_SECRET_KEY": s3.secret_key, "VAULT_S3_REGION": s3.region}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_env(request, tmp_path) -> dict[str, str]:
+    """The VAULT_* variables of a fresh vault on each pair of backends in turn:
+    SQLite with the local folder, then PostgreSQL with SeaweedFS S3."""
+    env = {"VAULT_DATA_DIR": str(tmp_path / "data")}
+    if request.param == SCALED:
+        databases = request.getfixturevalue("postgres_databases")
+        url = databases.create()
+        request.addfinalizer(lambda: databases.drop(url))
+        env["VAULT_DATABASE_URL"] = url
+        env.update(request.getfixturevalue("s3_store_env"))
+    return env
+
+
+@pytest.fixture
+def settings(backend_env) -> Settings:
+    return Settings.from_env(backend_env)
+
+
+@pytest.fixture
+def rest_folders(request, backend_env) -> list[Path]:
+    """Every folder where this test's vault keeps data at rest: its data folder
+    and, on S3, the SeaweedFS server's disk."""
+    folders = [Path(backend_env["VAULT_DATA_DIR"])]
+    if "VAULT_STORE_URL" in backend_env:
+        folders.append(request.getfixturevalue("seaweed").folder / "data")
+    return folders
 
 
 @pytest.fixture
@@ -81,6 +167,7 @@ def app(settings):
     upgrade(runtime.engine)
     yield application
     runtime.engine.dispose()
+    runtime.store.close()
 
 
 @pytest.fixture

@@ -1,21 +1,26 @@
 """The `vault` command line: init, districts, people, tokens, demo."""
 
+import io
 import os
 import stat
 
 import pytest
 from click.testing import CliRunner
 
+from sqlalchemy import select
+
+from vault import accounts
 from vault.cli import main
 from vault.config import Settings
+from vault.models import EvidenceDocument
 from vault.runtime import Runtime
-from vault import accounts
 
 
 @pytest.fixture
-def vault_cli(tmp_path, monkeypatch):
-    """Run `vault ...` in-process against a fresh data folder."""
-    monkeypatch.setenv("VAULT_DATA_DIR", str(tmp_path / "data"))
+def vault_cli(tmp_path, monkeypatch, backend_env):
+    """Run `vault ...` in-process against a fresh vault on each backend pair."""
+    for name, value in backend_env.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
     umask = os.umask(0o022)
     runner = CliRunner()
@@ -27,15 +32,16 @@ def vault_cli(tmp_path, monkeypatch):
     os.umask(umask)
 
 
-def test_init_is_safe_to_run_twice(vault_cli, tmp_path):
+def test_init_is_safe_to_run_twice(vault_cli, tmp_path, backend_env):
     first = vault_cli("init")
     assert first.exit_code == 0 and "created" in first.output
     second = vault_cli("init")
     assert second.exit_code == 0 and "created" not in second.output
     for key in (tmp_path / "data" / "keys").iterdir():
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
-    database = tmp_path / "data" / "vault.sqlite3"
-    assert stat.S_IMODE(database.stat().st_mode) & 0o077 == 0
+    if "VAULT_DATABASE_URL" not in backend_env:
+        database = tmp_path / "data" / "vault.sqlite3"
+        assert stat.S_IMODE(database.stat().st_mode) & 0o077 == 0
 
 
 def test_district_user_and_token(vault_cli):
@@ -104,3 +110,38 @@ def test_demo_loads_and_prints_how_to_sign_in(vault_cli, tmp_path):
         assert accounts.check_password(uploader, password)
     rerun = vault_cli("demo")
     assert rerun.exit_code == 0 and "already loaded" in rerun.output
+
+
+def test_fsck_reports_orphans_and_missing_objects(vault_cli):
+    vault_cli("init")
+    vault_cli("demo")
+    clean = vault_cli("fsck")
+    assert clean.exit_code == 0, clean.output
+
+    runtime = Runtime.from_settings(Settings.from_env())
+    runtime.store.put("0rphan0000", io.BytesIO(b"ciphertext"))
+
+    young = vault_cli("fsck", "--repair")
+    assert young.exit_code == 0
+    assert "recent object 0rphan0000" in young.output
+    assert "0rphan0000" in set(runtime.store.keys())
+
+    found = vault_cli("fsck", "--older-than", "0")
+    assert found.exit_code == 1
+    assert "orphaned object 0rphan0000" in found.output
+    assert "0rphan0000" in set(runtime.store.keys())
+
+    repaired = vault_cli("fsck", "--repair", "--older-than", "0")
+    assert "removed object 0rphan0000" in repaired.output
+    assert repaired.exit_code == 0
+    assert "0rphan0000" not in set(runtime.store.keys())
+
+    with runtime.sessions() as session:
+        document = session.scalars(select(EvidenceDocument)).first()
+        runtime.store.delete(document.object_key)
+    lost = vault_cli("fsck", "--repair", "--older-than", "0")
+    assert lost.exit_code == 1
+    assert f"MISSING object {document.object_key} of document" in lost.output
+    with runtime.sessions() as session:
+        assert session.get(EvidenceDocument, document.id) is not None
+    runtime.store.close()

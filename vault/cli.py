@@ -7,7 +7,7 @@ translated here into a message on standard error and exit status 1.
 import logging
 import os
 import sys
-from datetime import date
+from datetime import date, timedelta
 from functools import wraps
 from getpass import getpass
 
@@ -153,6 +153,35 @@ def token_create(email: str) -> None:
         secret = accounts.create_token(session, person)
     click.echo(f"token for {person.email} ({person.role}); keep it secret:")
     click.echo(secret)
+
+
+@main.command()
+@click.option("--repair", is_flag=True,
+              help="Remove orphaned objects (never a row).")
+@click.option("--older-than", "older_than", type=click.IntRange(min=0), default=60,
+              show_default=True, metavar="MINUTES",
+              help="Younger objects without a row may be uploads in flight: "
+                   "they are listed, not counted or removed.")
+@translated
+def fsck(repair: bool, older_than: int) -> None:
+    """Report objects without rows and rows without objects; exit 1 if any."""
+    from vault.fsck import check_store
+
+    runtime = _runtime()
+    with unit_of_work(runtime.sessions) as session:
+        report = check_store(runtime, session, repair=repair,
+                             grace=timedelta(minutes=older_than))
+    click.echo(f"{report.objects} objects, {report.rows} rows")
+    for key in report.orphans:
+        state = "removed" if key in report.removed else "orphaned"
+        click.echo(f"{state} object {key} (no row points to it)")
+    for key in report.young_orphans:
+        click.echo(f"recent object {key} has no row yet (an upload in flight?)")
+    for missing in report.missing:
+        click.echo(f"MISSING object {missing.object_key} of {missing.record} "
+                   f"{missing.record_id}")
+    if not report.consistent:
+        sys.exit(1)
 
 
 @main.command()

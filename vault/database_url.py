@@ -1,29 +1,33 @@
-"""Database URLs as people write them, turned into the form SQLAlchemy needs.
+"""VAULT_DATABASE_URL as deployers write it, made into the URL SQLAlchemy needs.
 
-Hosting providers and tutorials hand out `postgres://` or `postgresql://` URLs.
-SQLAlchemy reads both as "PostgreSQL through psycopg2" (or refuses `postgres`),
-and the vault ships psycopg 3, so every PostgreSQL URL is given the explicit
-`postgresql+psycopg` driver. The rest of the URL (user, password, host, query)
-is passed on byte for byte: it is never parsed and rebuilt, so percent-escapes
-in a password survive.
+`postgres://` (Heroku, many hosting panels) and plain `postgresql://` both mean
+PostgreSQL through psycopg 3 here; SQLite URLs pass through unchanged. Any
+other database is refused with a clear message rather than a driver error.
 """
 
-POSTGRESQL_PSYCOPG = "postgresql+psycopg"
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
-# Schemes, lower case, that mean "PostgreSQL through the default driver".
-_PLAIN_POSTGRESQL = frozenset({"postgres", "postgresql", POSTGRESQL_PSYCOPG})
+from vault.errors import VaultError
+
+POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 
 
 def normalized_database_url(url: str) -> str:
-    """`url` with any PostgreSQL scheme rewritten to `postgresql+psycopg://`.
+    """The SQLAlchemy URL for `url`: PostgreSQL through psycopg, or SQLite."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise VaultError(f"VAULT_DATABASE_URL is not a database URL: {error}",
+                         code="bad_configuration") from error
 
-    SQLite URLs, URLs that name another PostgreSQL driver on purpose
-    (`postgresql+asyncpg://`) and URLs of other databases come back unchanged.
-    """
-    scheme, separator, rest = url.partition("://")
-    if not separator:
-        return url
+    if parsed.drivername in POSTGRES_SCHEMES:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.get_backend_name() != "sqlite":
+        raise VaultError(f"VAULT_DATABASE_URL names {parsed.drivername!r}; the vault "
+                         f"runs on PostgreSQL or SQLite.", code="bad_configuration")
+    return parsed.render_as_string(hide_password=False)
 
-    if scheme.strip().lower() in _PLAIN_POSTGRESQL:
-        return f"{POSTGRESQL_PSYCOPG}://{rest}"
-    return url
+
+def is_postgres(url: str) -> bool:
+    return make_url(normalized_database_url(url)).get_backend_name() == "postgresql"

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 
 from vault import accounts
-from vault.config import Settings
 from vault.crypto import ensure_keys
 from vault.db import unit_of_work
 from vault.models import AuditEvent, Certificate, ExamResult, Student
@@ -28,9 +27,8 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def vault_app(tmp_path):
+def vault_app(settings):
     """A fresh vault: districts D1 (agreement signed) and D2, one student each."""
-    settings = Settings.from_env({"VAULT_DATA_DIR": str(tmp_path)})
     ensure_keys(settings.key_dir)
     app = create_app(settings, {"TESTING": True})
     runtime = app.extensions["vault"]
@@ -56,6 +54,7 @@ def vault_app(tmp_path):
 
     yield app
     runtime.engine.dispose()
+    runtime.store.close()
 
 
 @pytest.fixture

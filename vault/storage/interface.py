@@ -62,3 +62,6 @@ class ObjectStore(ABC):
     def discard_partials(self, older_than_seconds: float = 3600) -> int:
         """Remove what interrupted puts left behind; returns how many."""
         return 0
+
+    def close(self) -> None:
+        """Let go of connections; the store is not used afterwards."""

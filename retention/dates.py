@@ -1,0 +1,68 @@
+"""The retention date of a student's record, the one rule the sweep obeys.
+
+A record is kept for two years after it stops being needed: after the
+student's last certificate was issued or, with none, after the newest
+evidence upload, module date or exam result. It is kept through the whole of
+that day in the vault's time zone and may go from the next midnight on. Two
+years after February 29 is March 1 (the day February 29 would have been).
+"""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vault.models import Certificate, EvidenceDocument, ExamResult, ModuleCompletion
+from vault.models import Student
+
+RETENTION_YEARS = 2
+
+
+def years_after(day: date, years: int = RETENTION_YEARS) -> date:
+    """The same calendar day `years` later; February 29 becomes March 1."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    """The calendar day `moment` falls on in the vault's time zone."""
+    return moment.astimezone(zone).date()
+
+
+def last_needed_on(session: Session, student: Student, zone: ZoneInfo) -> date | None:
+    """The day the record was last needed, or None for a record with nothing in it.
+
+    The last certificate's issue date wins when there is one; otherwise the
+    newest upload (its day in `zone`), module date or exam result.
+    """
+    issued = session.scalar(select(func.max(Certificate.issued_on))
+                            .where(Certificate.student_id == student.id))
+    if issued is not None:
+        return issued
+
+    candidates = []
+    uploaded = session.scalar(select(func.max(EvidenceDocument.uploaded_at))
+                              .where(EvidenceDocument.student_id == student.id))
+    if uploaded is not None:
+        candidates.append(local_day(uploaded, zone))
+    candidates.append(session.scalar(
+        select(func.max(ModuleCompletion.completed_on))
+        .where(ModuleCompletion.student_id == student.id)))
+    candidates.append(session.scalar(
+        select(func.max(ExamResult.taken_on)).where(ExamResult.lasid == student.lasid)))
+    known = [day for day in candidates if day is not None]
+    return max(known) if known else None
+
+
+def retention_date(session: Session, student: Student, zone: ZoneInfo) -> date | None:
+    """The last day the record is kept; None while nothing has been recorded."""
+    last = last_needed_on(session, student, zone)
+    return years_after(last) if last is not None else None
+
+
+def is_due(retained_until: date | None, today: date) -> bool:
+    """True once the whole of the retention date has passed."""
+    return retained_until is not None and today > retained_until

@@ -37,7 +37,7 @@ from vault.storage.interface import ObjectInfo, ObjectStore
 
 log = logging.getLogger(__name__)
 
-PART_SIZE = 16 << 20
+PART_SIZE = 8 << 20
 READ_CHUNK = 1 << 20
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 30.0

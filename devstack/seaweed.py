@@ -89,9 +89,12 @@ class SeaweedServer:
         (self.folder / "data").mkdir(parents=True, exist_ok=True)
         self._write_identity()
         log_file = open(self.folder / "weed.log", "ab")
+        # SeaweedFS 4.48 writes version listings' LastModified in its local time
+        # zone, which S3 clients cannot parse; in UTC the two formats agree.
+        environment = {**os.environ, "TZ": "UTC"}
         self.process = subprocess.Popen(
             self.command(), stdout=log_file, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
+            stdin=subprocess.DEVNULL, start_new_session=True, env=environment)
         log_file.close()
         try:
             self._wait_until_ready()
@@ -112,6 +115,11 @@ class SeaweedServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(STOP_SECONDS)
+
+    def restart(self) -> "SeaweedServer":
+        """Start again on the same folder, ports and key pair."""
+        self.stop()
+        return self.start()
 
     def kill(self) -> None:
         """End the server at once, as a crash or a pulled cable would."""

@@ -32,8 +32,10 @@ def put_encrypted(runtime: Runtime, session: Session, plaintext: BinaryIO) -> St
     data_key = DataKey.generate()
     wrapped = runtime.keyring.wrap(data_key.to_bytes(), context)
 
-    runtime.store.put(object_key, data_key.encrypting_reader(plaintext, context))
+    # Tracked first: a put that fails after the store kept the object (an answer
+    # lost on the way back) still has it removed when the transaction rolls back.
     runtime.track_new_object(session, object_key)
+    runtime.store.put(object_key, data_key.encrypting_reader(plaintext, context))
     return StoredObject(object_key, wrapped.blob, wrapped.version, data_key)
 
 

@@ -92,7 +92,9 @@ class S3ObjectStore(ObjectStore):
                         action, subject, self.bucket, error.code)
             raise StorageError(f"Could not {action} {subject}: the store answered "
                                f"{error.code}.") from error
-        except (MinioException, HTTPError, OSError) as error:
+        except (MinioException, HTTPError, OSError, ValueError) as error:
+            # ValueError: minio could not parse the answer (a date in a format
+            # S3 does not use, say); to the vault the store is not answering.
             log.warning("object_store_failed action=%s subject=%s bucket=%s error=%s",
                         action, subject, self.bucket, type(error).__name__)
             raise StorageError(f"Could not {action} {subject}: {error}") from error

@@ -8,7 +8,8 @@ VaultError                 root; `code` (snake_case), `status` (HTTP), message
 ├── Conflict               the record's state forbids it (409)
 │   └── EvidenceIncomplete a certificate asked for before the evidence is in
 ├── StorageError           the object store failed (503)
-│   └── ObjectMissing      the object behind a record is gone
+│   ├── ObjectMissing      the object behind a record is gone
+│   └── ObjectLocked       a write-once object asked to go before its date (409)
 └── IntegrityError         stored bytes fail authentication (never served)
 
 Packages add their own beside the interface that raises them
@@ -75,6 +76,13 @@ class StorageError(VaultError):
 class ObjectMissing(StorageError):
     code = "object_missing"
     status = 500
+
+
+class ObjectLocked(StorageError):
+    """A write-once object may not be deleted or replaced before its date."""
+
+    code = "object_locked"
+    status = 409
 
 
 class IntegrityError(VaultError):

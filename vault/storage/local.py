@@ -3,9 +3,16 @@
 Layout: `<root>/<k[0:2]>/<k[2:4]>/<key>`. A put writes `<root>/.partial/<random>`,
 fsyncs it, renames it into place and fsyncs the folder, so a crash leaves at most
 a partial file, which `discard_partials` removes.
+
+Write-once: a locked object has a lock record `<root>/locked/<key>.lock` (JSON,
+`retain_until` in UTC) and its file is made read-only. `delete` refuses it
+(ObjectLocked) until that moment; the record is written before the object
+appears, so a crash never leaves a sealed object unlocked.
 """
 
 import errno
+import io
+import json
 import logging
 import os
 import time
@@ -15,13 +22,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from vault.errors import ObjectMissing, StorageError
+from vault.errors import ObjectLocked, ObjectMissing, StorageError
 from vault.storage.interface import ObjectInfo, ObjectStore
 
 log = logging.getLogger(__name__)
 
 COPY_CHUNK = 1 << 20
 PARTIAL_DIR = ".partial"
+LOCK_DIR = "locked"
+READ_ONLY = 0o400
 
 
 class LocalObjectStore(ObjectStore):
@@ -35,22 +44,40 @@ class LocalObjectStore(ObjectStore):
             raise StorageError(f"Object key {key!r} is not an opaque id.")
         return self.root / key[:2] / key[2:4] / key
 
-    def put(self, key: str, stream: BinaryIO) -> ObjectInfo:
+    def _lock_path(self, key: str) -> Path:
+        self._path(key)
+        return self.root / LOCK_DIR / f"{key}.lock"
+
+    def put(self, key: str, stream: BinaryIO,
+            retain_until: datetime | None = None) -> ObjectInfo:
         target = self._path(key)
         partial = self.root / PARTIAL_DIR / uuid.uuid4().hex
+        locked_here = False
         try:
             partial.parent.mkdir(parents=True, exist_ok=True)
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():
                 raise StorageError(f"Object {key} already exists.")
             size = self._write_synced(partial, stream)
+            if retain_until is not None:
+                locked_here = self._write_lock(key, retain_until)
+                os.chmod(partial, READ_ONLY)
             os.link(partial, target)
             _fsync_dir(target.parent)
         except OSError as error:
+            self._forget_lock(key, locked_here)
             raise StorageError(f"Could not store object {key}: {error}") from error
+        except StorageError:
+            self._forget_lock(key, locked_here)
+            raise
         finally:
             partial.unlink(missing_ok=True)
         return ObjectInfo(key, size)
+
+    def _forget_lock(self, key: str, locked_here: bool) -> None:
+        """Undo the lock record of a put that did not make its object."""
+        if locked_here:
+            self._lock_path(key).unlink(missing_ok=True)
 
     @staticmethod
     def _write_synced(path: Path, stream: BinaryIO) -> int:
@@ -79,15 +106,64 @@ class LocalObjectStore(ObjectStore):
         except FileNotFoundError as error:
             raise ObjectMissing(f"Object {key} is missing from the store.") from error
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, now: datetime | None = None) -> None:
+        now = now or datetime.now(timezone.utc)
+        until = self.locked_until(key)
+        if until is not None and now < until:
+            raise ObjectLocked(f"Object {key} is write-once until "
+                               f"{until.isoformat()}.")
         try:
             self._path(key).unlink(missing_ok=True)
+            self._lock_path(key).unlink(missing_ok=True)
         except OSError as error:
             raise StorageError(f"Could not delete object {key}: {error}") from error
 
+    def lock_until(self, key: str, retain_until: datetime) -> None:
+        if not self._path(key).exists():
+            raise ObjectMissing(f"Object {key} is missing from the store.")
+        try:
+            self._write_lock(key, retain_until)
+            os.chmod(self._path(key), READ_ONLY)
+        except OSError as error:
+            raise StorageError(f"Could not lock object {key}: {error}") from error
+
+    def locked_until(self, key: str) -> datetime | None:
+        try:
+            record = json.loads(self._lock_path(key).read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise StorageError(f"The lock record of object {key} cannot be read: "
+                               f"{error}") from error
+        return datetime.fromisoformat(record["retain_until"]).astimezone(timezone.utc)
+
+    def _write_lock(self, key: str, retain_until: datetime) -> bool:
+        """Write (or extend) the lock record atomically; True when there was no
+        record before."""
+        if retain_until.tzinfo is None:
+            raise StorageError(f"The lock of object {key} needs an aware datetime.")
+        current = self.locked_until(key)
+        if current is not None and current >= retain_until:
+            return False
+
+        record = self._lock_path(key)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.root / PARTIAL_DIR / uuid.uuid4().hex
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"key": key, "retain_until":
+                           retain_until.astimezone(timezone.utc).isoformat()})
+        try:
+            self._write_synced(partial, io.BytesIO(body.encode()))
+            os.replace(partial, record)
+            _fsync_dir(record.parent)
+        finally:
+            partial.unlink(missing_ok=True)
+        return current is None
+
     def keys(self) -> Iterator[str]:
         for folder, subfolders, names in os.walk(self.root):
-            subfolders[:] = [name for name in subfolders if name != PARTIAL_DIR]
+            subfolders[:] = [name for name in subfolders
+                             if name not in (PARTIAL_DIR, LOCK_DIR)]
             yield from (name for name in names if name.isalnum())
 
     def ping(self) -> None:

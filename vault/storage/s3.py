@@ -9,6 +9,11 @@ server itself is gone, `discard_partials` aborts later).
 The bucket keeps versions, so a plain delete would only hide the bytes behind a
 delete marker: `delete` removes every version of the key instead.
 
+Write-once objects carry Object Lock retention in `settings.lock_mode`
+(GOVERNANCE or COMPLIANCE) until their date; the server refuses to remove a
+locked version before then (by its own clock), which `delete` reports as
+ObjectLocked. The vault never sends a governance bypass.
+
 The HTTP pool gives up quickly on a dead server (CONNECT_TIMEOUT, few retries);
 every minio, urllib3 and socket error becomes a StorageError (ObjectMissing for
 a missing key) here, with the key in the message and the cause chained.
@@ -29,10 +34,11 @@ from minio import Minio
 from minio.datatypes import Upload
 from minio.error import MinioException, S3Error
 from minio.helpers import check_bucket_name
+from minio.retention import Retention
 from urllib3.exceptions import HTTPError
 
 from vault.config import S3Settings
-from vault.errors import ObjectMissing, StorageError, VaultError
+from vault.errors import ObjectLocked, ObjectMissing, StorageError, VaultError
 from vault.storage.interface import ObjectInfo, ObjectStore
 
 log = logging.getLogger(__name__)
@@ -43,6 +49,9 @@ CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 30.0
 KEY_PATTERN = re.compile(r"[A-Za-z0-9]+")
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion"})
+NO_LOCK_CODES = frozenset({"NoSuchObjectLockConfiguration",
+                           "ObjectLockConfigurationNotFoundError"})
+LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
 UPLOADS_PAGE = 1000
 
 
@@ -99,9 +108,11 @@ class S3ObjectStore(ObjectStore):
                         action, subject, self.bucket, type(error).__name__)
             raise StorageError(f"Could not {action} {subject}: {error}") from error
 
-    def put(self, key: str, stream: BinaryIO) -> ObjectInfo:
+    def put(self, key: str, stream: BinaryIO,
+            retain_until: datetime | None = None) -> ObjectInfo:
         name = self._name(key)
         source = _PartReader(stream)
+        retention = self._retention(key, retain_until) if retain_until else None
 
         with self._edge("store", f"object {key}"):
             if self._exists(name):
@@ -110,7 +121,8 @@ class S3ObjectStore(ObjectStore):
             # or the stream fails, and with no parallel part still running the
             # abort is the last word on that upload.
             self.client.put_object(self.bucket, name, source, length=-1,
-                                   part_size=PART_SIZE, num_parallel_uploads=1)
+                                   part_size=PART_SIZE, num_parallel_uploads=1,
+                                   retention=retention)
 
         self._confirm(key, name, source.size)
         log.info("object_stored key=%s bucket=%s size=%d", key, self.bucket,
@@ -153,18 +165,67 @@ class S3ObjectStore(ObjectStore):
             modified = _as_utc(modified)
         return ObjectInfo(key, found.size or 0, modified)
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, now: datetime | None = None) -> None:
         name = self._name(key)
         with self._edge("delete", f"object {key}"):
             versions = [item.version_id for item in self.client.list_objects(
                 self.bucket, prefix=name, include_version=True)
                 if item.object_name == name]
             for version in versions:
-                self.client.remove_object(self.bucket, name, version_id=version)
+                self._remove_version(key, name, version)
 
         if versions:
             log.info("object_deleted key=%s bucket=%s versions=%d", key, self.bucket,
                      len(versions))
+
+    def _remove_version(self, key: str, name: str, version: str | None) -> None:
+        try:
+            self.client.remove_object(self.bucket, name, version_id=version)
+        except S3Error as error:
+            until = self._version_locked_until(name, version)
+            if error.code == "AccessDenied" and until is not None:
+                raise ObjectLocked(f"Object {key} is write-once until "
+                                   f"{until.isoformat()}.") from error
+            raise
+
+    def lock_until(self, key: str, retain_until: datetime) -> None:
+        name = self._name(key)
+        retention = self._retention(key, retain_until)
+        with self._edge("lock", f"object {key}"):
+            version = self.client.stat_object(self.bucket, name).version_id
+            current = self._version_locked_until(name, version)
+            if current is not None and current >= retention.retain_until_date:
+                return
+            self.client.set_object_retention(self.bucket, name, retention,
+                                             version_id=version)
+        log.info("object_locked key=%s bucket=%s until=%s", key, self.bucket,
+                 retention.retain_until_date.isoformat())
+
+    def locked_until(self, key: str) -> datetime | None:
+        name = self._name(key)
+        with self._edge("inspect the lock of", f"object {key}"):
+            return self._version_locked_until(name, None)
+
+    def _version_locked_until(self, name: str, version: str | None) -> datetime | None:
+        try:
+            found = self.client.get_object_retention(self.bucket, name,
+                                                     version_id=version)
+        except S3Error as error:
+            if error.code in NO_LOCK_CODES:
+                return None
+            raise
+        if found is None or found.retain_until_date is None:
+            return None
+        return _as_utc(found.retain_until_date)
+
+    def _retention(self, key: str, retain_until: datetime) -> Retention:
+        if retain_until.tzinfo is None:
+            raise StorageError(f"The lock of object {key} needs an aware datetime.")
+        mode = self.settings.lock_mode
+        if mode not in LOCK_MODES:
+            raise VaultError(f"VAULT_S3_LOCK_MODE {mode!r} is not one of "
+                             f"{', '.join(LOCK_MODES)}.", code="bad_configuration")
+        return Retention(mode, _as_utc(retain_until))
 
     def keys(self) -> Iterator[str]:
         subject = f"the objects under {self.bucket}/{self.prefix}"

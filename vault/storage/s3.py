@@ -44,6 +44,7 @@ from vault.storage.interface import ObjectInfo, ObjectStore
 log = logging.getLogger(__name__)
 
 PART_SIZE = 8 << 20
+PARALLEL_PARTS = 2
 READ_CHUNK = 1 << 20
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 30.0
@@ -117,11 +118,12 @@ class S3ObjectStore(ObjectStore):
         with self._edge("store", f"object {key}"):
             if self._exists(name):
                 raise StorageError(f"Object {key} already exists.")
-            # One part in flight: minio aborts the multipart upload when a part
-            # or the stream fails, and with no parallel part still running the
-            # abort is the last word on that upload.
+            # Parts go up in parallel while the next one is encrypted; minio
+            # aborts the multipart upload when a part or the stream fails, and
+            # `discard_partials` aborts any upload a crash left behind.
             self.client.put_object(self.bucket, name, source, length=-1,
-                                   part_size=PART_SIZE, num_parallel_uploads=1,
+                                   part_size=PART_SIZE,
+                                   num_parallel_uploads=PARALLEL_PARTS,
                                    retention=retention)
 
         self._confirm(key, name, source.size)

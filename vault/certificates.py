@@ -1,8 +1,8 @@
 """Certificates: issued only on complete evidence, numbered, stored encrypted.
 
-Issuing also freezes the evidence it was judged on as a sealed package row
-(the documents, the rules version); signing and write-once storage of that
-package come with the sealing work.
+Issuing also seals the evidence it was judged on (vault.sealing): a signed
+manifest in write-once storage, with the documents locked until the record's
+retention date ends.
 """
 
 import hashlib
@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from vault import rules
 from vault.audit import record_event
 from vault.errors import Conflict, EvidenceIncomplete, InvalidRequest
-from vault.models import Certificate, Person, SealedPackage, Student
+from vault.models import Certificate, Person, Student
 from vault.objects import open_decrypted, put_encrypted
 from vault.runtime import Runtime
+from vault.sealing import seal_package
 from vault.students import student_completeness
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,6 @@ def issue_certificate(runtime: Runtime, session: Session, actor: Person,
         size=len(pdf),
     )
     session.add(certificate)
-    session.add(SealedPackage(
-        certificate=certificate, student_id=student.id,
-        district_id=student.district_id, rules_version=rules.RULES_VERSION,
-        document_ids=[document.id for document in student.documents],
-    ))
     try:
         session.flush()
     except DatabaseIntegrityError as error:
@@ -75,6 +71,8 @@ def issue_certificate(runtime: Runtime, session: Session, actor: Person,
 
     record_event(session, actor, "certificate_issued", district_id=student.district_id,
                  subject=("certificate", number), address=address, level=level)
+    seal_package(runtime, session, actor, student, certificate=certificate,
+                 address=address)
     log.info("certificate_issued number=%s district=%s level=%s", number,
              student.district_id, level)
     return certificate

@@ -9,11 +9,15 @@ key makes the object unreadable, backups included.
 
 Master keys live in the data folder (`keys/master-v<N>.key`, mode 0600) or come
 from `VAULT_MASTER_KEYS` ("1:<base64>,2:<base64>"); the highest version wraps new
-keys, every version unwraps. The Ed25519 signing key lives in
-`keys/signing-v<N>.pem` or comes from `VAULT_SIGNING_KEY` (PEM).
+keys, every version unwraps. A keyring loaded from the folder notices a version
+added there later (a rotation by another process) on its next use. The Ed25519
+signing key lives in `keys/signing-v<N>.pem` or comes from `VAULT_SIGNING_KEY`
+(PEM); the newest version signs, and every older version's public key stays
+available so that what it signed still verifies.
 """
 
 import base64
+import hashlib
 import io
 import logging
 import os
@@ -25,7 +29,10 @@ from typing import BinaryIO
 import tink
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tink import cleartext_keyset_handle, streaming_aead
 
@@ -62,24 +69,36 @@ class WrappedKey:
 class MasterKeyring:
     """Versioned master keys: the newest wraps, every version unwraps."""
 
-    def __init__(self, keys: dict[int, bytes]):
+    def __init__(self, keys: dict[int, bytes], key_dir: Path | None = None):
         if not keys:
             raise KeyMissing("No master key: run `vault init` or set VAULT_MASTER_KEYS.")
         self._keys = {version: AESGCM(key) for version, key in keys.items()}
         self.current_version = max(keys)
+        self.key_dir = key_dir
+        self._seen = _folder_stamp(key_dir)
 
     @classmethod
     def load(cls, key_dir: Path, from_env: str | None = None) -> "MasterKeyring":
         """Keys from the environment when given, otherwise from the key folder."""
         if from_env:
             return cls(_parse_env_keys(from_env))
-        keys = {}
-        if key_dir.is_dir():
-            for path in key_dir.iterdir():
-                match = MASTER_FILE.match(path.name)
-                if match:
-                    keys[int(match.group(1))] = base64.b64decode(path.read_bytes())
-        return cls(keys)
+        return cls(_read_master_keys(key_dir), key_dir)
+
+    @property
+    def versions(self) -> list[int]:
+        return sorted(self._keys)
+
+    def refresh(self) -> None:
+        """Load versions added to the key folder since this keyring last looked."""
+        stamp = _folder_stamp(self.key_dir)
+        if self.key_dir is None or stamp == self._seen:
+            return
+        keys = _read_master_keys(self.key_dir)
+        for version, key in keys.items():
+            self._keys.setdefault(version, AESGCM(key))
+        self.current_version = max(self._keys)
+        self._seen = stamp
+        log.info("master_keys_reloaded current=%d", self.current_version)
 
     @staticmethod
     def create(key_dir: Path, version: int = 1) -> Path:
@@ -89,11 +108,14 @@ class MasterKeyring:
         return path
 
     def wrap(self, data_key: bytes, context: bytes) -> WrappedKey:
+        self.refresh()
         nonce = os.urandom(NONCE_BYTES)
         sealed = self._keys[self.current_version].encrypt(nonce, data_key, context)
         return WrappedKey(self.current_version, nonce + sealed)
 
     def unwrap(self, wrapped: WrappedKey, context: bytes) -> bytes:
+        if wrapped.version not in self._keys:
+            self.refresh()
         key = self._keys.get(wrapped.version)
         if key is None:
             raise KeyMissing(f"Master key version {wrapped.version} is not loaded.")
@@ -102,6 +124,23 @@ class MasterKeyring:
                                context)
         except InvalidTag as error:
             raise IntegrityError("A wrapped data key failed authentication.") from error
+
+
+def _read_master_keys(key_dir: Path) -> dict[int, bytes]:
+    keys = {}
+    if key_dir.is_dir():
+        for path in key_dir.iterdir():
+            match = MASTER_FILE.match(path.name)
+            if match:
+                keys[int(match.group(1))] = base64.b64decode(path.read_bytes())
+    return keys
+
+
+def _folder_stamp(key_dir: Path | None) -> int | None:
+    try:
+        return key_dir.stat().st_mtime_ns if key_dir is not None else None
+    except FileNotFoundError:
+        return None
 
 
 def _parse_env_keys(value: str) -> dict[int, bytes]:
@@ -251,7 +290,7 @@ class DecryptingReader(io.RawIOBase):
 
 
 class SigningKey:
-    """The vault's Ed25519 key that signs sealed manifests."""
+    """The vault's Ed25519 key that signs sealed manifests and audit checkpoints."""
 
     def __init__(self, version: int, private_key: Ed25519PrivateKey):
         self.version = version
@@ -261,12 +300,7 @@ class SigningKey:
     def load(cls, key_dir: Path, from_env: str | None = None) -> "SigningKey":
         if from_env:
             return cls(0, _load_pem(from_env.encode()))
-        found = {}
-        if key_dir.is_dir():
-            for path in key_dir.iterdir():
-                match = SIGNING_FILE.match(path.name)
-                if match:
-                    found[int(match.group(1))] = path
+        found = _signing_files(key_dir)
         if not found:
             raise KeyMissing("No signing key: run `vault init` or set VAULT_SIGNING_KEY.")
         version = max(found)
@@ -286,10 +320,63 @@ class SigningKey:
     def sign(self, message: bytes) -> bytes:
         return self.private_key.sign(message)
 
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.private_key.public_key()
+
     def public_key_bytes(self) -> bytes:
-        return self.private_key.public_key().public_bytes(
+        return self.public_key.public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
+
+    def public_pem(self) -> str:
+        return public_pem(self.public_key)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.public_key)
+
+
+def public_pem(key: Ed25519PublicKey) -> str:
+    """The public key as SubjectPublicKeyInfo PEM, as `openssl pkey` reads it."""
+    return key.public_bytes(serialization.Encoding.PEM,
+                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def fingerprint(key: Ed25519PublicKey) -> str:
+    """SHA-256 of the key's DER SubjectPublicKeyInfo, in hex: what
+    `openssl pkey -pubin -outform DER | sha256sum` prints."""
+    der = key.public_bytes(serialization.Encoding.DER,
+                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
+
+
+def load_public_pem(pem: bytes) -> Ed25519PublicKey:
+    """An Ed25519 public key from PEM; ValueError for anything else."""
+    key = serialization.load_pem_public_key(pem)
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key
+
+
+def signing_public_keys(key_dir: Path,
+                        from_env: str | None = None) -> dict[int, Ed25519PublicKey]:
+    """Every signing key version's public key: old ones verify what they signed."""
+    keys = {version: _load_pem(path.read_bytes()).public_key()
+            for version, path in _signing_files(key_dir).items()}
+    if from_env:
+        keys[0] = _load_pem(from_env.encode()).public_key()
+    return keys
+
+
+def _signing_files(key_dir: Path) -> dict[int, Path]:
+    found = {}
+    if key_dir.is_dir():
+        for path in key_dir.iterdir():
+            match = SIGNING_FILE.match(path.name)
+            if match:
+                found[int(match.group(1))] = path
+    return found
 
 
 def _load_pem(pem: bytes) -> Ed25519PrivateKey:

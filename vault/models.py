@@ -246,7 +246,13 @@ class Certificate(EncryptedObject, Base):
 
 
 class SealedPackage(Base):
-    """The evidence a certificate was issued on, frozen at that moment."""
+    """The evidence a certificate was issued on (or an operator sealed for an
+    audit), frozen at that moment.
+
+    The signed manifest and its signature live encrypted in write-once storage
+    (vault.sealing): `object_key` is the manifest's, `signature_key` the
+    signature's, both under the one data key wrapped in `wrapped_key`.
+    """
 
     __tablename__ = "sealed_packages"
 
@@ -257,16 +263,36 @@ class SealedPackage(Base):
     rules_version: Mapped[str] = mapped_column(String(20))
     document_ids: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[created]
+    reason: Mapped[str] = mapped_column(String(20), default="certificate")
+    sealed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    object_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    signature_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    wrapped_key: Mapped[bytes | None]
+    key_version: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(Integer)
+    signing_key_version: Mapped[int | None] = mapped_column(Integer)
+    signing_key_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    public_key_pem: Mapped[str | None] = mapped_column(String(200))
+    retain_until: Mapped[datetime | None]
 
     certificate: Mapped[Certificate | None] = relationship(back_populates="package")
 
 
 class AuditEvent(Base):
-    """Who did what to which record, when, from where. Appended, never changed."""
+    """Who did what to which record, when, from where. Appended, never changed.
+
+    `seq` is the event's place in the hash chain and `hash` covers its fields and
+    `prev_hash`, the hash of the event before (vault.audit); both are given when
+    the event's transaction commits.
+    """
 
     __tablename__ = "audit_events"
 
     id: Mapped[int_pk]
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[created]
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     action: Mapped[str] = mapped_column(String(40))

@@ -2,12 +2,15 @@
 
 A record is kept for two years after it stops being needed: after the
 student's last certificate was issued or, with none, after the newest
-evidence upload, module date or exam result. It is kept through the whole of
-that day in the vault's time zone and may go from the next midnight on. Two
-years after February 29 is March 1 (the day February 29 would have been).
+evidence upload, module date or exam result; an event newer than the last
+certificate (a later upload, a corrected date) moves the date on again, so
+the date is two years after the newest of them all. It is kept through the
+whole of that day in the vault's time zone and may go from the next midnight
+on. Two years after February 29 is March 1 (the day February 29 would have
+been).
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -32,29 +35,33 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
+def newest_day(issued: date | None, uploaded: datetime | None,
+               completed: date | None, taken: date | None,
+               zone: ZoneInfo) -> date | None:
+    """The newest of a record's days: certificate, upload (its local day), module
+    date, exam result; None when there is none."""
+    days = [issued, local_day(uploaded, zone) if uploaded else None, completed, taken]
+    known = [day for day in days if day is not None]
+    return max(known) if known else None
+
+
 def last_needed_on(session: Session, student: Student, zone: ZoneInfo) -> date | None:
     """The day the record was last needed, or None for a record with nothing in it.
 
-    The last certificate's issue date wins when there is one; otherwise the
-    newest upload (its day in `zone`), module date or exam result.
+    The last certificate's issue date, or a newer upload (its day in `zone`),
+    module date or exam result.
     """
     issued = session.scalar(select(func.max(Certificate.issued_on))
                             .where(Certificate.student_id == student.id))
-    if issued is not None:
-        return issued
-
-    candidates = []
     uploaded = session.scalar(select(func.max(EvidenceDocument.uploaded_at))
                               .where(EvidenceDocument.student_id == student.id))
-    if uploaded is not None:
-        candidates.append(local_day(uploaded, zone))
-    candidates.append(session.scalar(
-        select(func.max(ModuleCompletion.completed_on))
-        .where(ModuleCompletion.student_id == student.id)))
-    candidates.append(session.scalar(
-        select(func.max(ExamResult.taken_on)).where(ExamResult.lasid == student.lasid)))
-    known = [day for day in candidates if day is not None]
-    return max(known) if known else None
+    completed = session.scalar(select(func.max(ModuleCompletion.completed_on))
+                               .where(ModuleCompletion.student_id == student.id))
+    taken = session.scalar(select(func.max(ExamResult.taken_on))
+                           .where(ExamResult.lasid == student.lasid))
+    if uploaded is not None and uploaded.tzinfo is None:
+        uploaded = uploaded.replace(tzinfo=timezone.utc)
+    return newest_day(issued, uploaded, completed, taken, zone)
 
 
 def retention_date(session: Session, student: Student, zone: ZoneInfo) -> date | None:
@@ -66,3 +73,23 @@ def retention_date(session: Session, student: Student, zone: ZoneInfo) -> date |
 def is_due(retained_until: date | None, today: date) -> bool:
     """True once the whole of the retention date has passed."""
     return retained_until is not None and today > retained_until
+
+
+def start_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """The first moment of `day` in `zone`, in UTC."""
+    return datetime.combine(day, time(0), zone).astimezone(timezone.utc)
+
+
+def retain_until(retained_until: date, zone: ZoneInfo) -> datetime:
+    """The moment write-once storage may let go: midnight starting the next day."""
+    return start_of_day(retained_until + timedelta(days=1), zone)
+
+
+def sweep_moment(as_of: date, zone: ZoneInfo) -> datetime:
+    """The clock a sweep "as of" a day reads: the first moment of that day.
+
+    A record due on `as_of` has a retention date before it, so its objects'
+    retain-until (midnight starting the day after that date) is at or before
+    this moment.
+    """
+    return start_of_day(as_of, zone)

@@ -1,0 +1,220 @@
+"""The sweep removes a record the day after its retention date, never before."""
+
+import itertools
+import threading
+from datetime import date, datetime
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from retention.models import (
+    PendingObject,
+    RecordRemoval,
+    SweepReceipt,
+    SweepRun,
+    Tombstone,
+)
+from retention.receipts import read_receipt, signature_holds
+from tests.conftest import CHICAGO, small_pdf
+from tests.retention.conftest import (
+    DAY_AFTER,
+    LASID,
+    OTHER_LASID,
+    RETAINED_THROUGH,
+    object_keys,
+    stored_versions,
+    sweep,
+)
+from vault.errors import ObjectLocked
+from vault.models import (
+    AuditEvent,
+    EvidenceDocument,
+    ExamResult,
+    ModuleCompletion,
+    Student,
+)
+
+
+def count(runtime, query) -> int:
+    with runtime.sessions() as session:
+        return session.scalar(select(func.count()).select_from(query.subquery()))
+
+
+def test_kept_through_the_last_day_then_removed(school, runtime):
+    document_ids = school.record()
+    keys = object_keys(runtime)
+    student = school.world.call("GET", f"/api/v1/students/{LASID}", school.uploader)
+    assert student.json["retention_date"] == RETAINED_THROUGH.isoformat()
+
+    last_day = sweep(runtime, RETAINED_THROUGH)
+    assert last_day.counts["records"] == 0
+    assert all(stored_versions(runtime, key) == 1 for key in keys)
+
+    dry = sweep(runtime, DAY_AFTER, dry_run=True)
+    assert [facts.lasid for facts in dry.records] == [LASID]
+    assert dry.counts["documents"] == 3 and dry.counts["module_dates"] == 4
+    assert all(stored_versions(runtime, key) == 1 for key in keys)
+    for document_id in document_ids:
+        content = school.world.call("GET", f"/api/v1/documents/{document_id}/content",
+                                    school.uploader)
+        assert content.status_code == 200
+
+    real = sweep(runtime, DAY_AFTER)
+    assert real.counts["documents"] == 3
+    assert real.counts["module_dates"] == 4 and real.counts["exam_results"] == 1
+    assert real.counts["students"] == 1 and real.counts["objects_deleted"] == 3
+    assert all(stored_versions(runtime, key) == 0 for key in keys)
+    assert set(runtime.store.keys()).isdisjoint(keys)
+    for document_id in document_ids:
+        gone = school.world.call("GET", f"/api/v1/documents/{document_id}/content",
+                                 school.uploader)
+        assert gone.status_code == 404
+    assert school.world.call("GET", f"/api/v1/students/{LASID}",
+                             school.uploader).status_code == 404
+    assert count(runtime, select(ExamResult).where(ExamResult.lasid == LASID)) == 0
+    assert count(runtime, select(ModuleCompletion)) == 0
+
+    with runtime.sessions() as session:
+        tombstones = session.scalars(select(Tombstone)).all()
+        assert sorted(t.record_id for t in tombstones
+                      if t.record_type == "document") == sorted(document_ids)
+        assert {t.record_type for t in tombstones} == {
+            "document", "module_date", "exam_result", "student"}
+        assert all(t.retention_date == RETAINED_THROUGH for t in tombstones)
+        event = session.scalar(select(AuditEvent)
+                               .where(AuditEvent.action == "record_removed"))
+        assert event.details["documents"] == 3 and LASID not in str(event.details)
+        run = session.get(SweepRun, real.run_id)
+        assert run.status == "finished" and run.counts["documents"] == 3
+        receipt = session.scalar(select(SweepReceipt))
+    document = read_receipt(runtime, receipt)
+    assert signature_holds(document)
+    assert {r["id"] for r in document["receipt"]["records"]} >= set(document_ids)
+    assert "Jordan" not in str(document) and LASID not in str(document)
+    with pytest.raises(ObjectLocked):
+        runtime.store.delete(receipt.object_key)
+
+    again = sweep(runtime, DAY_AFTER)
+    assert again.counts["records"] == 0 and again.counts["receipts"] == 0
+
+
+def test_a_newer_event_moves_the_date(school, runtime, world):
+    school.record()
+    school.record(OTHER_LASID)
+    with time_machine.travel(datetime(2027, 1, 5, 23, 30, tzinfo=CHICAGO), tick=True):
+        late = world.upload(school.uploader, OTHER_LASID, "sa_round2", small_pdf())
+        assert late.status_code == 201
+    later = world.call("GET", f"/api/v1/students/{OTHER_LASID}", school.uploader)
+    assert later.json["retention_date"] == "2029-01-05"
+
+    assert [facts.lasid for facts in sweep(runtime, DAY_AFTER).records] == [LASID]
+    assert sweep(runtime, date(2029, 1, 5)).counts["records"] == 0
+    report = sweep(runtime, date(2029, 1, 6))
+    assert report.counts["records"] == 1 and report.counts["documents"] == 4
+
+
+def test_a_hold_keeps_a_due_record_until_it_is_lifted(school, runtime, world):
+    held_keys = None
+    school.record()
+    school.record(OTHER_LASID)
+    held_keys = object_keys(runtime, LASID)
+
+    placed = school.hold("student", LASID)
+    assert placed.status_code == 201, placed.json
+    second = school.hold("district", "D1", token=school.operator)
+    assert second.status_code == 201
+
+    report = sweep(runtime, DAY_AFTER)
+    assert report.counts["records"] == 0 and report.counts["held"] == 2
+    assert all(stored_versions(runtime, key) == 1 for key in held_keys)
+
+    lifted = world.call("DELETE", f"/api/v1/holds/{second.json['id']}",
+                        school.operator)
+    assert lifted.status_code == 204
+    report = sweep(runtime, DAY_AFTER)
+    assert [facts.lasid for facts in report.records] == [OTHER_LASID]
+    assert all(stored_versions(runtime, key) == 1 for key in held_keys)
+    content = world.call("GET", f"/api/v1/students/{LASID}", school.uploader)
+    assert len(content.json["documents"]) == 3
+
+    assert world.call("DELETE", f"/api/v1/holds/{placed.json['id']}",
+                      school.auditor).status_code == 204
+    report = sweep(runtime, DAY_AFTER)
+    assert [facts.lasid for facts in report.records] == [LASID]
+    assert all(stored_versions(runtime, key) == 0 for key in held_keys)
+
+
+class Killed(Exception):
+    """Stands for the process dying half-way through a batch."""
+
+
+def test_a_sweep_killed_half_way_is_finished_by_the_next(school, runtime,
+                                                         monkeypatch):
+    school.record(documents=3)
+    school.record(OTHER_LASID, documents=3)
+    keys = object_keys(runtime, LASID) + object_keys(runtime, OTHER_LASID)
+    calls = itertools.count(1)
+    counting = threading.Lock()
+    real_delete = runtime.store.delete
+
+    def dies_after_four(key, *, now=None):
+        with counting:
+            call = next(calls)
+        if call > 4:
+            raise Killed(key)
+        real_delete(key, now=now)
+
+    monkeypatch.setattr(runtime.store, "delete", dies_after_four)
+    with pytest.raises(Killed):
+        sweep(runtime, DAY_AFTER)
+    monkeypatch.setattr(runtime.store, "delete", real_delete)
+
+    with runtime.sessions() as session:
+        assert set(session.scalars(select(RecordRemoval.state))) == {"removing"}
+        keys_left = session.scalars(select(EvidenceDocument.wrapped_key)).all()
+        assert len(keys_left) == 6 and set(keys_left) == {b""}
+        assert session.scalar(select(SweepRun.status)) == "failed"
+    assert sum(stored_versions(runtime, key) for key in keys) == 2
+
+    report = sweep(runtime, DAY_AFTER)
+    assert report.counts["records"] == 2 and report.counts["documents"] == 6
+    assert all(stored_versions(runtime, key) == 0 for key in keys)
+    with runtime.sessions() as session:
+        assert set(session.scalars(select(RecordRemoval.state))) == {"removed"}
+        assert session.scalar(select(func.count()).select_from(Tombstone).where(
+            Tombstone.record_type == "document")) == 6
+        assert session.scalar(select(func.count()).select_from(Student)) == 0
+
+
+def test_an_object_still_locked_waits_unreadable_for_a_later_sweep(
+        school, runtime, monkeypatch):
+    """On S3 the server's clock governs the lock: the key goes now, the object
+    when the lock lapses (the same on the folder when its clock says so)."""
+    school.record(documents=1)
+    [key] = object_keys(runtime)
+    real_delete = runtime.store.delete
+    refuse = {"on": True}
+
+    def locked_for_now(object_key, *, now=None):
+        if refuse["on"]:
+            raise ObjectLocked(f"Object {object_key} is locked.")
+        real_delete(object_key, now=now)
+
+    monkeypatch.setattr(runtime.store, "delete", locked_for_now)
+    first = sweep(runtime, DAY_AFTER)
+    assert first.counts["documents"] == 1 and first.counts["objects_locked"] == 1
+    with runtime.sessions() as session:
+        assert session.scalar(select(PendingObject.object_key)) == key
+        assert session.scalar(select(func.count()).select_from(EvidenceDocument)) == 0
+    assert stored_versions(runtime, key) == 1
+
+    still = sweep(runtime, DAY_AFTER)
+    assert still.counts["objects_still_locked"] == 1
+
+    refuse["on"] = False
+    later = sweep(runtime, DAY_AFTER)
+    assert later.counts["pending_objects_removed"] == 1
+    assert stored_versions(runtime, key) == 0
+    with runtime.sessions() as session:
+        assert session.scalar(select(PendingObject.object_key)) is None

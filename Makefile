@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test install install-test bench clean
+.PHONY: run run-scaled test services install install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,23 @@ run: install
 	$(BIN)/vault init
 	$(BIN)/vault serve --host $(HOST) --port $(PORT)
 
-test: install-test
-	$(BIN)/python -m pytest
+# The tests start SeaweedFS themselves; PostgreSQL runs on this machine and is
+# started here if it is down. With the services required, a missing one fails.
+test: install-test services
+	VAULT_TEST_REQUIRE_SERVICES=1 $(BIN)/python -m pytest
+
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || \
+	  echo "PostgreSQL is not running on 127.0.0.1:5432 and could not be started"
+
+# SeaweedFS S3, the local PostgreSQL, two web workers and the scheduler.
+run-scaled: install-test services
+	PORT=$(PORT) $(BIN)/python -m devstack.run_scaled
 
 bench: install-test
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/stream.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

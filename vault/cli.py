@@ -192,3 +192,9 @@ def demo() -> None:
 
     for line in load_demo(_runtime()):
         click.echo(line)
+
+
+from retention.cli import retention, scheduler  # noqa: E402
+
+main.add_command(retention)
+main.add_command(scheduler)

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from retention.dates import retention_date
 from vault import access, rules
 from vault.accounts import DISTRICT_STAFF, district_by_code, person_for_token
 from vault.audit import record_event
@@ -271,5 +272,11 @@ def _student_json(session: Session, student: Student) -> dict:
                           "issued_on": c.issued_on.isoformat()}
                          for c in student.certificates],
         "completeness": student_completeness(session, student, runtime().today()),
+        "retention_date": _iso(retention_date(session, student,
+                                              runtime().settings.timezone)),
     }
+
+
+def _iso(day) -> str | None:
+    return day.isoformat() if day else None
 

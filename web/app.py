@@ -32,11 +32,12 @@ def create_app(settings: Settings | None = None,
     app.config.update(test_config or {})
     app.extensions["vault"] = Runtime.from_settings(settings)
 
-    from web import api, auth, errors, health, schools, verify
+    from web import api, api_retention, auth, errors, health, schools, verify
 
     errors.init_app(app)
     auth.init_app(app)
-    for blueprint in (health.bp, api.bp, auth.bp, schools.bp, verify.bp):
+    for blueprint in (health.bp, api.bp, api_retention.bp, auth.bp, schools.bp,
+                      verify.bp):
         app.register_blueprint(blueprint)
     return app
 

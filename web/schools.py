@@ -30,8 +30,9 @@ from vault.documents import open_document, store_document
 from vault.errors import InvalidRequest, NotFound, VaultError
 from vault.models import Person, Student
 from vault.students import parse_date, record_facts, record_module
-from web.api import pdf_response
+from web.api import document_json, pdf_response
 from web.auth import signed_in_person
+from web.dashboard import Filters, build_dashboard, chart_bars
 from web.runtime import client_address, runtime, transaction
 
 bp = Blueprint("schools", __name__)
@@ -92,20 +93,19 @@ def home():
 @bp.get("/students")
 @login_required
 def students():
-    """The students the person may see, with the status of each level."""
+    """The dashboard: students by school with their status, search and filters."""
+    filters = Filters.from_args(request.args)
     with transaction() as session:
         person = signed_in_person(session)
         access.require_role(person, STUDENT_READERS, "see student records")
-        roster = session.scalars(access.students_visible_to(person).order_by(
-            Student.school, Student.last_name, Student.first_name, Student.lasid))
+        board = build_dashboard(session, person, filters, runtime().today())
 
-        today = runtime().today()
-        rows = [(student, rules.completeness(record_facts(session, student), today))
-                for student in roster]
         record_event(session, person, "students_listed", address=client_address(),
-                     count=len(rows))
-        return render_template("students.html", rows=rows,
-                               show_district=person.role == "operator")
+                     count=len(board.rows))
+        return render_template("students.html", dashboard=board, filters=filters,
+                               chart_bars=chart_bars,
+                               show_district=person.role == "operator",
+                               may_use_template=person.role in UPLOADERS)
 
 
 @bp.get("/students/<lasid>")
@@ -148,7 +148,10 @@ def record_module_date(lasid: str):
 @bp.post("/students/<lasid>/documents")
 @login_required
 def upload_document(lasid: str):
-    """Upload one evidence PDF; the check's warnings are flashed with the verdict."""
+    """Upload one evidence PDF; the check's verdict is flashed, or answered as JSON
+    to the page's upload script (which sends the CSRF token as a header)."""
+    if _wants_json():
+        return _upload_as_json(lasid)
     upload = request.files.get("file")
     kind = request.form.get("kind", "")
     with _refusal_flashed():
@@ -163,6 +166,38 @@ def upload_document(lasid: str):
                                           client_address())
         _flash_upload(rules.KINDS[kind], document.warnings)
     return _back_to(lasid)
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _upload_as_json(lasid: str):
+    """The verdict on one file: accepted, accepted with warnings, or refused."""
+    upload = request.files.get("file")
+    kind = request.form.get("kind", "")
+    try:
+        with transaction() as session:
+            person, student = _visible_student(session, lasid, UPLOADERS,
+                                               "upload evidence")
+            if upload is None or not upload.filename:
+                raise InvalidRequest("Choose a PDF file to upload.",
+                                     code="file_missing", status=422)
+            document = store_document(runtime(), session, person, student, kind,
+                                      upload.stream, upload.filename,
+                                      client_address())
+            answer = document_json(document)
+    except VaultError as refusal:
+        return {"verdict": "refused", "code": refusal.code,
+                "message": refusal.message}, refusal.status
+
+    title = rules.KINDS[kind]
+    if answer["warnings"]:
+        return {"verdict": "accepted_with_warnings", "document": answer,
+                "message": f"Accepted with warnings: the {title}. " + " ".join(
+                    warning["message"] for warning in answer["warnings"])}, 201
+    return {"verdict": "accepted", "document": answer,
+            "message": f"Accepted: the {title}."}, 201
 
 
 def _flash_upload(title: str, warnings: list[dict]) -> None:

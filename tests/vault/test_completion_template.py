@@ -1,0 +1,86 @@
+"""The completion template's parsing and escaping, without a vault."""
+
+import io
+from datetime import date, datetime
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from vault.completion_template import (
+    COLUMNS,
+    escape_cell,
+    export_csv,
+    export_xlsx,
+    parse_date,
+    parse_lasid,
+    read_rows,
+)
+
+
+@pytest.mark.parametrize("value", [
+    date(2026, 10, 1), datetime(2026, 10, 1, 0, 0), 46296, 46296.0, "46296",
+    "2026-10-01", "2026/10/01", "10/1/2026", "10/01/2026", "10/1/26", "10-01-2026",
+    "Oct 1, 2026", "October 1, 2026", "1 October 2026", "01-Oct-2026",
+    "2026-10-01 00:00:00", "  2026-10-01 ", "'2026-10-01",
+])
+def test_dates_in_every_common_shape(value):
+    assert parse_date(value) == date(2026, 10, 1)
+
+
+@pytest.mark.parametrize("value", ["13/45/2026", "next week", "12", 3.5, "2026-02-30"])
+def test_what_is_no_date_is_refused(value):
+    with pytest.raises(ValueError):
+        parse_date(value)
+
+
+@pytest.mark.parametrize("value", [400012345, 400012345.0, "400012345",
+                                   "0400012345", " 0400012345 ", "400012345.0",
+                                   "'0400012345"])
+def test_lasids_get_their_leading_zeros_back(value):
+    assert parse_lasid(value) == "0400012345"
+
+
+@pytest.mark.parametrize("value", ["04000123456", "04-ABC", "", None, True])
+def test_what_is_no_lasid_is_refused(value):
+    with pytest.raises(ValueError):
+        parse_lasid(value)
+
+
+def test_formula_like_text_is_escaped_in_both_exports():
+    rows = [list(COLUMNS), ["0400000001", "=HYPERLINK(\"x\")", "+1", "-2", "@SUM",
+                            2027, "D1", date(2026, 10, 1), None, None, None]]
+
+    text = export_csv(rows).decode("utf-8-sig")
+    sheet = load_workbook(io.BytesIO(export_xlsx(rows))).active
+
+    assert "'=HYPERLINK" in text and ",'+1,'-2,'@SUM," in text
+    assert [cell.value for cell in sheet[2]][1:5] == [
+        "'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM"]
+    assert sheet["A2"].value == "0400000001"
+    assert sheet["H2"].value.date() == date(2026, 10, 1)
+    assert escape_cell(5) == 5 and escape_cell("Ann") == "Ann"
+
+
+def test_csv_in_utf8_with_bom_and_in_windows_1252():
+    text = "LASID,First name\r\n0400000001,Zoë\r\n"
+
+    with_bom = read_rows(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    windows = read_rows(text.encode("cp1252"))
+
+    assert with_bom[0][1][0] == "LASID"
+    assert with_bom[1][1] == ["0400000001", "Zoë"]
+    assert windows[1][1] == ["0400000001", "Zoë"]
+
+
+def test_xlsx_rows_keep_spreadsheet_numbers():
+    book = Workbook()
+    book.active.append(["LASID"])
+    book.active.append([])
+    book.active.append([400000001])
+    buffer = io.BytesIO()
+    book.save(buffer)
+
+    rows = read_rows(buffer.getvalue())
+
+    assert rows[0] == (1, ["LASID"])
+    assert rows[-1] == (3, [400000001])

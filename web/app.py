@@ -34,12 +34,13 @@ def create_app(settings: Settings | None = None,
 
     from web import api, api_retention, auth, errors, health, schools, verify
 
-    from web import templates_io
+    from web import semester, templates_io
 
     errors.init_app(app)
     auth.init_app(app)
     for blueprint in (health.bp, api.bp, api_retention.bp, auth.bp, schools.bp,
-                      verify.bp, templates_io.bp, templates_io.api_bp):
+                      verify.bp, templates_io.bp, templates_io.api_bp,
+                      semester.bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -75,7 +75,7 @@ def _not_cached(response: Response) -> Response:
     return response
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _titles() -> dict:
     return {"MODULES": rules.MODULES, "KINDS": rules.KINDS, "LEVELS": rules.LEVELS,
             "SCHOOL_MODULES": rules.SCHOOL_MODULES}

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from vault.accounts import DISTRICT_STAFF
 from vault.errors import Forbidden, InvalidRequest, NotFound
-from vault.models import Certificate, EvidenceDocument, Person, SealedPackage, Student
+from vault.models import (
+    Certificate,
+    District,
+    EvidenceDocument,
+    Person,
+    SealedPackage,
+    Student,
+)
 
 LASID = re.compile(r"^\d{10}$")
 STUDENT_READERS = DISTRICT_STAFF + ("operator",)
@@ -82,3 +89,33 @@ def visible_certificate(session: Session, person: Person, number: str) -> Certif
     if not allowed:
         raise NotFound(f"No certificate {number}.")
     return certificate
+
+
+def packages_visible_to(person: Person) -> Select:
+    """Sealed packages: every one for the operator; those of their districts for
+    auditors (the districts granted to them) and district staff; none else."""
+    query = select(SealedPackage)
+    if person.role == "operator":
+        return query
+    if person.role in DISTRICT_STAFF + ("auditor",):
+        return query.where(SealedPackage.district_id.in_(person.district_ids))
+    return query.where(False)
+
+
+def visible_package(session: Session, person: Person, package_id: str) -> SealedPackage:
+    package = None
+    if isinstance(package_id, str) and package_id.isalnum():
+        package = session.scalar(packages_visible_to(person).where(
+            SealedPackage.id == package_id, SealedPackage.object_key.is_not(None)))
+    if package is None:
+        raise NotFound(f"No package {package_id}.")
+    return package
+
+
+def visible_district(session: Session, person: Person, code: str) -> District:
+    """A district the person works in or audits (any, for the operator)."""
+    district = session.scalar(select(District).where(District.code == code.upper()))
+    if district is None or (person.role != "operator"
+                            and district.id not in person.district_ids):
+        raise NotFound(f"No district {code}.")
+    return district

@@ -198,3 +198,10 @@ from retention.cli import retention, scheduler  # noqa: E402
 
 main.add_command(retention)
 main.add_command(scheduler)
+
+from vault.cli_sealing import audit, keys_group, package, seal  # noqa: E402
+
+main.add_command(package)
+main.add_command(audit)
+main.add_command(keys_group)
+main.add_command(seal)

@@ -36,11 +36,13 @@ def create_app(settings: Settings | None = None,
 
     from web import semester, templates_io
 
+    from web import api_packages
+
     errors.init_app(app)
     auth.init_app(app)
     for blueprint in (health.bp, api.bp, api_retention.bp, auth.bp, schools.bp,
                       verify.bp, templates_io.bp, templates_io.api_bp,
-                      semester.bp):
+                      semester.bp, api_packages.bp):
         app.register_blueprint(blueprint)
     return app
 

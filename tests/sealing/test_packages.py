@@ -1,0 +1,151 @@
+"""A sealed package: its zip verifies offline, and any change to it is named."""
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from tests.sealing.conftest import LASID
+from vault.packages import verify_zip
+
+
+def download(world, token: str, package_id: str) -> bytes:
+    answer = world.call("GET", f"/api/v1/packages/{package_id}/download", token)
+    assert answer.status_code == 200, answer.data[:200]
+    assert answer.mimetype == "application/zip"
+    return answer.data
+
+
+def rewritten(data: bytes, change) -> bytes:
+    """The zip with `change(name, bytes)` applied to each entry (None drops it)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            body = change(name, source.read(name))
+            if body is not None:
+                target.writestr(name, body)
+    return out.getvalue()
+
+
+def flip(body: bytes, at: int = -1) -> bytes:
+    mutable = bytearray(body)
+    mutable[at] ^= 0x01
+    return bytes(mutable)
+
+
+def test_the_granted_auditor_downloads_a_package_that_verifies(world, sealed,
+                                                               tmp_path,
+                                                               vault_command):
+    data = download(world, sealed.auditor, sealed.package_id)
+    names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    assert {"manifest.json", "manifest.sig", "public-key.pem", "public-key.sha256",
+            "README.txt", f"certificates/{sealed.certificate}.pdf"} <= names
+    assert {f"documents/{d}.pdf" for d in sealed.document_ids} <= names
+
+    report = verify_zip(io.BytesIO(data))
+    assert report.verified, report.problems
+    assert report.files_checked == 4
+
+    path = tmp_path / "package.zip"
+    path.write_bytes(data)
+    checked = vault_command("package", "verify", str(path))
+    assert checked.exit_code == 0, checked.output
+    assert "VERIFIED" in checked.output
+
+
+def test_the_manifest_seals_hashes_dates_and_the_chain_head(world, sealed):
+    detail = world.call("GET", f"/api/v1/packages/{sealed.package_id}", sealed.auditor)
+    assert detail.status_code == 200
+    manifest = detail.json["manifest"]
+    assert manifest["certificate_number"] == sealed.certificate
+    assert manifest["student"] == {"lasid": LASID, "cohort": 2027}
+    assert "Jordan" not in json.dumps(manifest)
+    assert {d["id"] for d in manifest["documents"]} == set(sealed.document_ids)
+    assert manifest["modules"]["presentation"] == "2026-10-01"
+    assert manifest["exam_results"][0]["passed"] is True
+    assert manifest["rules_version"]
+    assert manifest["audit_chain_head"]["seq"] > 0
+    assert manifest["retain_until"] == "2028-12-04T06:00:00+00:00"
+    assert detail.json["public_key_fingerprint"] == manifest["signing_key"][
+        "fingerprint"]
+
+
+@pytest.mark.parametrize("target", ["pdf", "certificate", "manifest", "signature"])
+def test_one_flipped_byte_fails_verification(world, sealed, tmp_path, vault_command,
+                                             target):
+    data = download(world, sealed.auditor, sealed.package_id)
+    victim = {"pdf": f"documents/{sealed.document_ids[1]}.pdf",
+              "certificate": f"certificates/{sealed.certificate}.pdf",
+              "manifest": "manifest.json", "signature": "manifest.sig"}[target]
+    changed = rewritten(data, lambda name, body:
+                        flip(body, len(body) // 2) if name == victim else body)
+
+    report = verify_zip(io.BytesIO(changed))
+    assert not report.verified
+    assert any(victim in problem for problem in report.problems), report.problems
+
+    path = tmp_path / "changed.zip"
+    path.write_bytes(changed)
+    checked = vault_command("package", "verify", str(path))
+    assert checked.exit_code == 1
+    assert "FAILED" in checked.output and victim in checked.output
+
+
+def test_a_byte_flipped_inside_the_zip_file_fails(world, sealed):
+    data = download(world, sealed.auditor, sealed.package_id)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    info = archive.getinfo(f"documents/{sealed.document_ids[0]}.pdf")
+    header = data[info.header_offset:info.header_offset + 30]
+    name_length = int.from_bytes(header[26:28], "little")
+    extra_length = int.from_bytes(header[28:30], "little")
+    at = info.header_offset + 30 + name_length + extra_length + 5
+    report = verify_zip(io.BytesIO(flip(data, at)))
+    assert not report.verified
+    assert any(info.filename in problem for problem in report.problems)
+
+
+def test_a_file_added_or_removed_fails(world, sealed):
+    data = download(world, sealed.auditor, sealed.package_id)
+    removed_name = f"documents/{sealed.document_ids[2]}.pdf"
+
+    removed = verify_zip(io.BytesIO(rewritten(
+        data, lambda name, body: None if name == removed_name else body)))
+    assert not removed.verified
+    assert any(removed_name in p and "missing" in p for p in removed.problems)
+
+    out = io.BytesIO(data)
+    with zipfile.ZipFile(out, "a") as archive:
+        archive.writestr("documents/extra.pdf", b"%PDF-1.4 extra")
+    added = verify_zip(io.BytesIO(out.getvalue()))
+    assert not added.verified
+    assert any("documents/extra.pdf" in p and "extra" in p for p in added.problems)
+
+
+def test_a_package_signed_by_another_key_is_refused_when_a_key_is_expected(
+        world, sealed):
+    data = download(world, sealed.auditor, sealed.package_id)
+    report = verify_zip(io.BytesIO(data), expected_fingerprint="00" * 32)
+    assert not report.verified
+    assert "not by the expected" in report.problems[0]
+
+
+def test_not_a_zip_is_said_plainly(tmp_path, vault_command):
+    path = tmp_path / "junk.zip"
+    path.write_bytes(b"not a zip at all")
+    checked = vault_command("package", "verify", str(path))
+    assert checked.exit_code == 1
+    assert "not a readable zip file" in checked.output
+
+
+def test_an_operator_seal_for_an_audit_makes_a_second_package(world, sealed,
+                                                              vault_command):
+    sealed_again = vault_command("seal", LASID, "--by", "operator-x@test.vault")
+    assert sealed_again.exit_code == 0, sealed_again.output
+    listed = world.call("GET", "/api/v1/packages?district=D1", sealed.auditor)
+    assert listed.status_code == 200
+    packages = listed.json["packages"]
+    assert [p["reason"] for p in packages] == ["audit", "certificate"]
+    assert verify_zip(io.BytesIO(download(world, sealed.auditor,
+                                          packages[0]["id"]))).verified

@@ -37,7 +37,7 @@ PASSWORD = "benchmark password 1234"
 
 
 def padded_pdf(megabytes: int) -> bytes:
-    """A valid one-page PDF of about `megabytes`, padded with an incompressible stream."""
+    """A valid one-page PDF of about `megabytes`, padded with incompressible data."""
     pdf = pikepdf.new()
     pdf.add_blank_page()
     filler = pdf.make_stream(os.urandom(megabytes * 1024 * 1024 - 2048))

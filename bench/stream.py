@@ -17,7 +17,6 @@ own with its own limit, and its peak is printed apart). Figures, not asserts.
 import argparse
 import hashlib
 import http.client
-import io
 import json
 import os
 import secrets
@@ -197,7 +196,8 @@ def start_vault(env: dict) -> tuple[subprocess.Popen, int, str]:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200 and len(children(server.pid)) == 2:
+            ready = connection.getresponse().status == 200
+            if ready and len(children(server.pid)) == 2:
                 return server, port, token
         except OSError:
             pass

@@ -32,7 +32,8 @@ def ensure_database() -> str:
         found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                               [DATABASE]).fetchone()
         if not found:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+            admin.execute(sql.SQL("CREATE DATABASE {}")
+                          .format(sql.Identifier(DATABASE)))
             print(f"created PostgreSQL database {DATABASE}")
     params = psycopg.conninfo.conninfo_to_dict(ADMIN_URL)
     user = params.get("user", "postgres")

@@ -66,8 +66,9 @@ def small_pdf(text: str = "Student name: Jordan Rivera", pages: int = 1) -> byte
     return buffer.getvalue()
 
 
-def multipart(fields: dict[str, str], file: tuple[str, str, bytes]) -> tuple[bytes, str]:
-    """A multipart/form-data body, encoded here so the test client keeps no temp file."""
+def multipart(fields: dict[str, str],
+              file: tuple[str, str, bytes]) -> tuple[bytes, str]:
+    """A multipart/form-data body, encoded here: the test client keeps no temp file."""
     boundary = uuid.uuid4().hex
     parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"'
              f"\r\n\r\n{value}\r\n".encode() for name, value in fields.items()]

@@ -52,7 +52,7 @@ def test_district_user_and_token(vault_cli):
 
     typed = vault_cli("user", "add", "Up@Bayou.test", "--role", "uploader",
                       "--district", "D001",
-                      input="correct horse battery staple\ncorrect horse battery staple\n")
+                      input="correct horse battery staple\n" * 2)
     assert typed.exit_code == 0 and "password:" not in typed.output
 
     token = vault_cli("token", "create", "up@bayou.test")

@@ -10,7 +10,6 @@ import urllib.request
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from devstack.seaweed import free_ports
 from tests.postgres import ADMIN_URL
@@ -34,9 +33,10 @@ def test_run_scaled_starts_and_stops_the_whole_topology(tmp_path, postgres_datab
     port = free_ports(1)[0]
     database = "vault_scaled_" + secrets.token_hex(4)
     env = dict(os.environ, PORT=str(port), VAULT_SCALED_DIR=str(tmp_path),
-               VAULT_SCALED_DATABASE=database, VAULT_SCALED_POSTGRES_ADMIN_URL=ADMIN_URL)
-    runner = subprocess.Popen([sys.executable, "-m", "devstack.run_scaled"], cwd=ROOT,
-                              env=env, stdout=subprocess.PIPE,
+               VAULT_SCALED_DATABASE=database,
+               VAULT_SCALED_POSTGRES_ADMIN_URL=ADMIN_URL)
+    runner = subprocess.Popen([sys.executable, "-m", "devstack.run_scaled"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
         health = None

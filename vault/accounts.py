@@ -78,7 +78,8 @@ def normalize_email(email: str) -> str:
 
 
 def person_by_email(session: Session, email: str) -> Person:
-    person = session.scalar(select(Person).where(Person.email == normalize_email(email)))
+    person = session.scalar(
+        select(Person).where(Person.email == normalize_email(email)))
     if person is None:
         raise NotFound(f"No person with email {email}.")
     return person

@@ -47,7 +47,8 @@ def record_exam_results(session: Session, actor: Person, results: list,
             result.reported_by = actor.id
             session.add(result)
             session.flush()
-            student = session.scalar(select(Student).where(Student.lasid == result.lasid))
+            student = session.scalar(
+                select(Student).where(Student.lasid == result.lasid))
             record_event(session, actor, "exam_result_recorded",
                          district_id=student.district_id,
                          subject=("student", result.lasid), exam=result.exam,

@@ -3,7 +3,8 @@
 
 def _error(description: str) -> dict:
     return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
 def _json(description: str, schema: dict | None = None) -> dict:
@@ -94,7 +95,8 @@ OPENAPI = {
                                  "sa_round1", "sa_round2", "mentor_checklist"]},
                              "file": {"type": "string", "format": "binary"}}}}}},
                      "responses": {
-                         "201": _json("Stored", {"$ref": "#/components/schemas/Document"}),
+                         "201": _json("Stored", {
+                             "$ref": "#/components/schemas/Document"}),
                          "413": _error("`too_large`"),
                          "422": _error("`not_pdf`, `encrypted`, `malformed`, "
                                        "`too_many_pages`, `invalid_kind`"),
@@ -128,7 +130,8 @@ OPENAPI = {
             "parameters": [LASID],
             "post": {"summary": "Issue a certificate (operator)",
                      "requestBody": {"content": {"application/json": {"schema": {
-                         "type": "object", "properties": {"level": {"type": "string"}}}}}},
+                         "type": "object",
+                         "properties": {"level": {"type": "string"}}}}}},
                      "responses": {"201": _json("Issued"),
                                    "409": _error("`incomplete` with `missing`, or "
                                                  "`already_issued`"), **COMMON}}},

@@ -1,0 +1,110 @@
+"""The scheduler: 02:00 daily, one sweep at a time across processes."""
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, update
+
+import retention.scheduler as scheduler_module
+from retention.lock import SweepBusy, sweep_lock
+from retention.models import SweepLease, SweepRun
+from retention.scheduler import build_scheduler, next_run, scheduled_sweep
+from tests.conftest import CHICAGO
+from tests.retention.conftest import DAY_AFTER, sweep
+from vault.db import make_engine
+from vault.runtime import Runtime
+from vault.schema import upgrade
+
+
+def test_two_schedulers_racing_sweep_once(school, runtime, monkeypatch):
+    """Two scheduler processes (each with its own engine) fire at 02:00 together."""
+    school.record()
+    other = Runtime.from_settings(runtime.settings)
+    inside, release = threading.Event(), threading.Event()
+    real_run = scheduler_module.run_sweep
+
+    def slow_sweep(runtime, **options):
+        inside.set()
+        assert release.wait(30)
+        return real_run(runtime, DAY_AFTER, **options)
+
+    monkeypatch.setattr(scheduler_module, "run_sweep", slow_sweep)
+    results = {}
+    first = threading.Thread(target=lambda: results.update(
+        first=scheduled_sweep(runtime)))
+    first.start()
+    try:
+        assert inside.wait(30)
+        results["second"] = scheduled_sweep(other)
+    finally:
+        release.set()
+        first.join(60)
+        other.engine.dispose()
+
+    assert results["second"] is None
+    assert results["first"].counts["documents"] == 3
+    with runtime.sessions() as session:
+        runs = session.scalars(select(SweepRun).order_by(SweepRun.id)).all()
+    assert [run.status for run in runs] == ["skipped", "finished"] or [
+        run.status for run in runs] == ["finished", "skipped"]
+
+    # With the lock let go, the next day's run goes ahead.
+    monkeypatch.setattr(scheduler_module, "run_sweep", real_run)
+    assert scheduled_sweep(other) is not None
+
+
+def test_a_hand_run_sweep_waits_for_no_one(school, runtime):
+    with sweep_lock(runtime.engine):
+        with pytest.raises(SweepBusy) as refused:
+            sweep(runtime, DAY_AFTER)
+    assert refused.value.code == "sweep_running"
+    assert sweep(runtime, DAY_AFTER).counts["records"] == 0
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'vault.sqlite3'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_a_lease_left_by_a_dead_sweep_expires(sqlite_engine):
+    """SQLite's lease row; PostgreSQL's advisory lock goes with its connection."""
+    engine = sqlite_engine
+    with engine.begin() as connection:
+        connection.execute(update(SweepLease).values(
+            holder="dead-host:1", expires_at=datetime.now(timezone.utc)
+            + timedelta(minutes=5)))
+    with pytest.raises(SweepBusy):
+        with sweep_lock(engine):
+            pass
+
+    with engine.begin() as connection:
+        connection.execute(update(SweepLease).values(
+            expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+    with sweep_lock(engine) as lock:
+        lock.renew()
+    with engine.connect() as connection:
+        assert connection.scalar(select(SweepLease.holder)) is None
+
+
+def test_the_job_runs_at_two_in_the_morning_coalesced_one_at_a_time(runtime):
+    scheduler = build_scheduler(runtime)
+    [job] = scheduler.get_jobs()
+    assert job.coalesce is True and job.max_instances == 1
+    assert job.misfire_grace_time >= 3600
+
+    usual = next_run(CHICAGO, datetime(2027, 1, 9, 12, 0, tzinfo=CHICAGO))
+    assert usual.astimezone(timezone.utc) == datetime(2027, 1, 10, 8, 0,
+                                                      tzinfo=timezone.utc)
+    # 02:00 does not exist on the morning clocks go forward: the run is at the
+    # moment 02:00 CST would have been (03:00 CDT), that day, never skipped.
+    spring = next_run(CHICAGO, datetime(2027, 3, 13, 12, 0, tzinfo=CHICAGO))
+    assert spring.astimezone(timezone.utc) == datetime(2027, 3, 14, 8, 0,
+                                                       tzinfo=timezone.utc)
+    # The morning clocks go back repeats 01:00-02:00; 02:00 CST comes once.
+    autumn = next_run(CHICAGO, datetime(2027, 11, 6, 12, 0, tzinfo=CHICAGO))
+    assert autumn.astimezone(timezone.utc) == datetime(2027, 11, 7, 8, 0,
+                                                       tzinfo=timezone.utc)

@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None,
 
     from web import api, api_retention, auth, errors, health, schools, verify
 
-    from web import semester, templates_io
+    from web import audit_pages, semester, templates_io
 
     from web import api_packages
 
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None,
     auth.init_app(app)
     for blueprint in (health.bp, api.bp, api_retention.bp, auth.bp, schools.bp,
                       verify.bp, templates_io.bp, templates_io.api_bp,
-                      semester.bp, api_packages.bp):
+                      semester.bp, audit_pages.bp, api_packages.bp):
         app.register_blueprint(blueprint)
     return app
 

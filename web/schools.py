@@ -87,6 +87,8 @@ def home():
     """Each person's home: the student list for those who may see students."""
     if current_user.role in STUDENT_READERS:
         return redirect(url_for("schools.students"))
+    if current_user.role == "auditor":
+        return redirect(url_for("audit_pages.packages"))
     return render_template("home.html", role=current_user.role)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from vault.errors import ObjectMissing
 from vault.models import Certificate, EvidenceDocument
 from vault.runtime import Runtime
+from vault.sealing import sealed_object_keys
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def _referenced_keys(session: Session) -> dict[str, tuple[str, str]]:
     for key, number in session.execute(
             select(Certificate.object_key, Certificate.number)):
         keys[key] = ("certificate", number)
+    keys.update(sealed_object_keys(session))
     return keys
 
 

@@ -28,7 +28,13 @@ from sqlalchemy.orm import Session
 
 from retention.dates import retention_date
 from vault import rules
-from vault.audit import canonical_json, chain_head, record_event, write_checkpoint
+from vault.audit import (
+    AuditCheckpoint,
+    canonical_json,
+    chain_head,
+    record_event,
+    write_checkpoint,
+)
 from vault.crypto import DataKey, object_context
 from vault.errors import Conflict, IntegrityError, InvalidRequest
 from vault.models import (
@@ -229,6 +235,20 @@ def lock_student_objects(runtime: Runtime, session: Session, student: Student,
     log.info("record_locked district=%s objects=%d until=%s", student.district_id,
              len(keys), retain_until.isoformat())
     return len(keys)
+
+
+def sealed_object_keys(session: Session) -> dict[str, tuple[str, str]]:
+    """The object keys sealing wrote, each with the record it belongs to."""
+    keys = {}
+    for manifest, signature, package_id in session.execute(
+            select(SealedPackage.object_key, SealedPackage.signature_key,
+                   SealedPackage.id).where(SealedPackage.object_key.is_not(None))):
+        keys[manifest] = ("package manifest", package_id)
+        keys[signature] = ("package signature", package_id)
+    for key, checkpoint_id in session.execute(
+            select(AuditCheckpoint.object_key, AuditCheckpoint.id)):
+        keys[key] = ("audit checkpoint", str(checkpoint_id))
+    return keys
 
 
 def sealed_manifest(runtime: Runtime, package: SealedPackage) -> tuple[bytes, bytes]:

@@ -25,6 +25,7 @@ from vault.models import (
 )
 from vault.packages import list_packages, package_detail, prepare_download, zip_chunks
 from web.api import endpoint
+from web.openapi import COMMON, OPENAPI
 from web.runtime import client_address, runtime
 
 bp = Blueprint("api_packages", __name__, url_prefix="/api/v1")
@@ -201,3 +202,59 @@ def _cell(value) -> str:
     """A cell a spreadsheet will not run as a formula."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _json(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+PACKAGE_ID = {"name": "package_id", "in": "path", "required": True,
+              "schema": {"type": "string"}}
+_PACKAGE_PATHS = {
+    "/api/v1/packages": {"get": {
+        "summary": "Sealed packages the caller may see, newest first (auditors: "
+                   "their granted districts)",
+        "parameters": [
+            {"name": "district", "in": "query", "schema": {"type": "string"}},
+            {"name": "lasid", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": _json("`{packages: [{id, reason, district, lasid, "
+                                   "certificate, documents, sealed_at, "
+                                   "retain_until, ...}]}`"), **COMMON}}},
+    "/api/v1/packages/{package_id}": {
+        "parameters": [PACKAGE_ID],
+        "get": {"summary": "The signed manifest, its Ed25519 signature (hex) and "
+                           "public key",
+                "responses": {"200": _json("`{id, manifest, manifest_sha256, "
+                                           "signature, public_key, "
+                                           "public_key_fingerprint}`"),
+                              **COMMON}}},
+    "/api/v1/packages/{package_id}/download": {
+        "parameters": [PACKAGE_ID],
+        "get": {"summary": "The package as a zip that `vault package verify` checks",
+                "responses": {"200": {"description": "The zip", "content": {
+                    "application/zip": {"schema": {"type": "string",
+                                                   "format": "binary"}}}},
+                    **COMMON}}},
+    "/api/v1/audit/events": {"get": {
+        "summary": "Audit events of a district or a student, newest first "
+                   "(operator, auditors of the district)",
+        "parameters": [
+            {"name": "district", "in": "query", "schema": {"type": "string"}},
+            {"name": "student", "in": "query", "schema": {"type": "string"}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+            {"name": "before_seq", "in": "query", "schema": {"type": "integer"}}],
+        "responses": {"200": _json("`{events: [...], next_before_seq}`"),
+                      **COMMON}}},
+    "/api/v1/audit/disclosures.csv": {"get": {
+        "summary": "Every read of the district's students' records, as CSV "
+                   "(district admin, operator)",
+        "parameters": [{"name": "district", "in": "query",
+                        "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "CSV: at, reader, reader_role, "
+                                             "action, lasid, record_type, "
+                                             "record_id, address",
+                              "content": {"text/csv": {}}}, **COMMON}}},
+}
+# The served OpenAPI document describes the whole API, these routes included.
+OPENAPI.setdefault("paths", {}).update(_PACKAGE_PATHS)

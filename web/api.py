@@ -169,6 +169,9 @@ def post_document(session: Session, person: Person, lasid: str):
 def get_document(session: Session, person: Person, document_id: str):
     """Read documents."""
     document = access.visible_document(session, person, document_id)
+    record_event(session, person, "document_read", district_id=document.district_id,
+                 subject=("document", document.id), address=client_address(),
+                 part="metadata")
     return document_json(document)
 
 
@@ -195,6 +198,9 @@ def post_exam_results(session: Session, person: Person):
 def get_completeness(session: Session, person: Person, lasid: str):
     """Read student records."""
     student = access.visible_student(session, person, lasid)
+    record_event(session, person, "student_read", district_id=student.district_id,
+                 subject=("student", lasid), address=client_address(),
+                 part="completeness")
     return student_completeness(session, student, runtime().today())
 
 

@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from sqlalchemy import Integer, String, event, false, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from retention.dates import years_after
+from vault.errors import VaultError
 from vault.models import AuditEvent, Base, EncryptedObject, Person, utcnow
 
 log = logging.getLogger(__name__)
@@ -128,7 +130,8 @@ def _instant(moment: datetime) -> str:
 @event.listens_for(Session, "before_commit")
 def _chain_new_events(session: Session) -> None:
     """Give this transaction's events (and any unchained older rows) their place."""
-    pending = [e for e in session.info.pop(PENDING, []) if e in session and e.seq is None]
+    pending = [item for item in session.info.pop(PENDING, [])
+               if item in session and item.seq is None]
     if not pending:
         return
 
@@ -209,8 +212,9 @@ def write_checkpoint(runtime, session: Session, reason: str) -> AuditCheckpoint:
     signing_key = runtime.signing_key
     now = utcnow()
     body = {"format": CHECKPOINT_FORMAT, "seq": seq, "hash": head,
-            "at": _instant(now), "signing_key": {"version": signing_key.version,
-                                                 "fingerprint": signing_key.fingerprint}}
+            "at": _instant(now),
+            "signing_key": {"version": signing_key.version,
+                            "fingerprint": signing_key.fingerprint}}
     signed = canonical_json(body)
     document = canonical_json({
         "checkpoint": body,
@@ -352,7 +356,8 @@ def _checkpoints_by_seq(runtime, session: Session,
             body = document["checkpoint"]
             key = load_public_pem(document["public_key"].encode())
             key.verify(base64.b64decode(document["signature"]), canonical_json(body))
-        except Exception as error:  # any failure here means "not authentic"
+        except (VaultError, InvalidSignature, ValueError, KeyError,
+                TypeError) as error:
             report.problems.append(f"checkpoint {checkpoint.id} (event "
                                    f"#{checkpoint.seq}) cannot be authenticated: "
                                    f"{type(error).__name__} {error}".rstrip())

@@ -156,7 +156,8 @@ def seal_package(runtime: Runtime, session: Session, actor: Person | None,
     lock_student_objects(runtime, session, student, retain_until)
     record_event(session, actor, "package_sealed", district_id=student.district_id,
                  subject=("package", package.id), address=address, reason=reason,
-                 documents=len(documents), audit_seq=manifest["audit_chain_head"]["seq"])
+                 documents=len(documents),
+                 audit_seq=manifest["audit_chain_head"]["seq"])
     write_checkpoint(runtime, session, "seal")
     log.info("package_sealed package=%s district=%s documents=%d reason=%s",
              package.id, student.district_id, len(documents), reason)

@@ -113,3 +113,26 @@ def test_the_log_holds_ids_not_names(world, sealed, runtime):
         rows = session.scalars(select(AuditEvent)).all()
     dumped = repr([(row.details, row.subject_type, row.subject_id) for row in rows])
     assert "Jordan" not in dumped and "Rivera" not in dumped
+
+
+def test_concurrent_commits_append_one_after_another(runtime):
+    """Eight writers at once: one unbroken chain, no seq given twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vault.audit import record_event
+    from vault.db import unit_of_work
+
+    def write(number: int) -> None:
+        for _ in range(5):
+            with unit_of_work(runtime.sessions) as session:
+                record_event(session, None, "concurrency_probe", writer=number)
+                record_event(session, None, "concurrency_probe", writer=number)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(write, range(8)))
+
+    with runtime.sessions() as session:
+        report = verify_chain(runtime, session)
+        seqs = session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)).all()
+    assert report.intact, report.problems
+    assert seqs == list(range(1, 81))

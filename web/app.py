@@ -36,13 +36,14 @@ def create_app(settings: Settings | None = None,
 
     from web import audit_pages, semester, templates_io
 
-    from web import api_packages
+    from web import api_packages, operator_pages
 
     errors.init_app(app)
     auth.init_app(app)
     for blueprint in (health.bp, api.bp, api_retention.bp, auth.bp, schools.bp,
                       verify.bp, templates_io.bp, templates_io.api_bp,
-                      semester.bp, audit_pages.bp, api_packages.bp):
+                      semester.bp, audit_pages.bp, api_packages.bp,
+                      operator_pages.bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -285,11 +285,11 @@ def deactivate(person_id: int):
     return redirect(url_for("operator_pages.people"))
 
 
-def ready_levels(session: Session) -> list[ReadyLevel]:
+def ready_levels(session: Session, person: Person) -> list[ReadyLevel]:
     """Every level of every student that is complete today and not yet issued."""
     today = runtime().today()
-    students = session.scalars(select(Student).order_by(
-        Student.lasid)).all()
+    students = session.scalars(
+        access.students_visible_to(person).order_by(Student.lasid)).all()
     ready = []
     for student in students:
         report = rules.completeness(record_facts(session, student), today)
@@ -304,7 +304,7 @@ def ready():
     """Students ready for a certificate, one row per level, each with its button."""
     with transaction() as session:
         person = _operator(session)
-        rows = ready_levels(session)
+        rows = ready_levels(session, person)
         record_event(session, person, "ready_students_listed",
                      address=client_address(), count=len(rows))
         return render_template("operator_ready.html", rows=rows)
@@ -331,7 +331,7 @@ def confirm_all():
     """The confirmation: exactly the certificates "Issue all" will issue."""
     with transaction() as session:
         person = _operator(session)
-        rows = ready_levels(session)
+        rows = ready_levels(session, person)
         record_event(session, person, "ready_students_listed",
                      address=client_address(), count=len(rows))
         return render_template("operator_confirm.html", rows=rows)

@@ -51,6 +51,7 @@ def add_signing_version(runtime: Runtime) -> SigningKey:
                          code="keys_from_environment")
     version = runtime.signing_key.version + 1
     SigningKey.create(runtime.settings.key_dir, version)
+    # Runtime caches the key it loaded; forget it so the new version signs now.
     runtime.__dict__.pop("signing_key", None)
     log.info("signing_key_added version=%d", version)
     return runtime.signing_key

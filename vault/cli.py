@@ -175,6 +175,10 @@ def fsck(repair: bool, older_than: int) -> None:
     for key in report.orphans:
         state = "removed" if key in report.removed else "orphaned"
         click.echo(f"{state} object {key} (no row points to it)")
+    for key in report.locked:
+        click.echo(f"locked object {key} cannot be removed before its lock lapses")
+    for key in report.awaiting_removal:
+        click.echo(f"object {key} awaits removal by the retention sweep")
     for key in report.young_orphans:
         click.echo(f"recent object {key} has no row yet (an upload in flight?)")
     for missing in report.missing:

@@ -2,7 +2,7 @@
 
 import itertools
 import threading
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -26,7 +26,9 @@ from tests.retention.conftest import (
     stored_versions,
     sweep,
 )
+from vault.audit import verify_chain
 from vault.errors import ObjectLocked
+from vault.fsck import check_store
 from vault.models import (
     AuditEvent,
     EvidenceDocument,
@@ -97,6 +99,14 @@ def test_kept_through_the_last_day_then_removed(school, runtime):
 
     again = sweep(runtime, DAY_AFTER)
     assert again.counts["records"] == 0 and again.counts["receipts"] == 0
+
+    # Afterwards the store and the rows agree, and the audit chain holds.
+    with runtime.sessions() as session:
+        store_report = check_store(runtime, session, grace=timedelta(0))
+        chain = verify_chain(runtime, session)
+    assert store_report.consistent and not store_report.orphans, store_report
+    assert chain.intact, chain.problems
+    assert chain.events > 0
 
 
 def test_a_newer_event_moves_the_date(school, runtime, world):
@@ -211,6 +221,9 @@ def test_an_object_still_locked_waits_unreadable_for_a_later_sweep(
 
     still = sweep(runtime, DAY_AFTER)
     assert still.counts["objects_still_locked"] == 1
+    with runtime.sessions() as session:
+        waiting = check_store(runtime, session, grace=timedelta(0))
+    assert waiting.awaiting_removal == [key] and waiting.consistent
 
     refuse["on"] = False
     later = sweep(runtime, DAY_AFTER)

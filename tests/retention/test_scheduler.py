@@ -4,7 +4,8 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, update
+import time_machine
+from sqlalchemy import func, select, update
 
 import retention.scheduler as scheduler_module
 from retention.lock import SweepBusy, sweep_lock
@@ -12,6 +13,7 @@ from retention.models import SweepLease, SweepRun
 from retention.scheduler import build_scheduler, next_run, scheduled_sweep
 from tests.conftest import CHICAGO
 from tests.retention.conftest import DAY_AFTER, sweep
+from vault.audit import AuditCheckpoint, verify_chain
 from vault.db import make_engine
 from vault.runtime import Runtime
 from vault.schema import upgrade
@@ -92,7 +94,7 @@ def test_a_lease_left_by_a_dead_sweep_expires(sqlite_engine):
 
 def test_the_job_runs_at_two_in_the_morning_coalesced_one_at_a_time(runtime):
     scheduler = build_scheduler(runtime)
-    [job] = scheduler.get_jobs()
+    job = scheduler.get_job(scheduler_module.JOB_ID)
     assert job.coalesce is True and job.max_instances == 1
     assert job.misfire_grace_time >= 3600
 
@@ -108,3 +110,24 @@ def test_the_job_runs_at_two_in_the_morning_coalesced_one_at_a_time(runtime):
     autumn = next_run(CHICAGO, datetime(2027, 11, 6, 12, 0, tzinfo=CHICAGO))
     assert autumn.astimezone(timezone.utc) == datetime(2027, 11, 7, 8, 0,
                                                        tzinfo=timezone.utc)
+
+
+def test_the_scheduler_anchors_the_audit_chain_daily(runtime, frozen_today):
+    scheduler = build_scheduler(runtime)
+    job = scheduler.get_job(scheduler_module.CHECKPOINT_JOB_ID)
+    assert job.trigger.interval <= timedelta(hours=1)
+
+    def checkpoints() -> int:
+        with runtime.sessions() as session:
+            return session.scalar(select(func.count()).select_from(AuditCheckpoint))
+
+    scheduler_module.checkpoint_job(runtime)
+    first = checkpoints()
+    assert first >= 1
+    scheduler_module.checkpoint_job(runtime)
+    assert checkpoints() == first
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=1, hours=1)):
+        scheduler_module.checkpoint_job(runtime)
+    assert checkpoints() == first + 1
+    with runtime.sessions() as session:
+        assert verify_chain(runtime, session).intact

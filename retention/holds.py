@@ -75,7 +75,7 @@ def _resolve(session: Session, scope: str, ref: str) -> tuple[int, int | None, s
 
     if scope == "student":
         student = None
-        if LASID.match(ref):
+        if LASID.fullmatch(ref):
             student = session.scalar(select(Student).where(Student.lasid == ref))
         if student is None:
             raise NotFound(f"No student {ref}.")
@@ -91,7 +91,8 @@ def lift_hold(session: Session, person: Person, hold_id: int,
               address: str | None = None) -> LegalHold:
     """Lift one hold; lifting a lifted hold changes nothing."""
     _require_holder(person)
-    hold = session.get(LegalHold, hold_id)
+    # An id no database integer can hold names no hold.
+    hold = session.get(LegalHold, hold_id) if 0 < hold_id < 2**63 else None
     if hold is None or not _granted(person, hold.district_id):
         raise NotFound(f"No legal hold {hold_id}.")
     if hold.lifted_at is not None:

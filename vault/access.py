@@ -21,7 +21,7 @@ from vault.models import (
     Student,
 )
 
-LASID = re.compile(r"^\d{10}$")
+LASID = re.compile(r"[0-9]{10}")
 STUDENT_READERS = DISTRICT_STAFF + ("operator",)
 
 
@@ -32,7 +32,7 @@ def require_role(person: Person, roles: tuple[str, ...], doing: str) -> None:
 
 def valid_lasid(value: str) -> str:
     """A LASID is exactly ten digits, leading zeros kept."""
-    if not isinstance(value, str) or not LASID.match(value):
+    if not isinstance(value, str) or not LASID.fullmatch(value):
         raise InvalidRequest("A LASID is exactly ten digits, e.g. 0400012345.",
                              code="invalid_lasid", status=422)
     return value
@@ -50,7 +50,7 @@ def students_visible_to(person: Person) -> Select:
 
 def visible_student(session: Session, person: Person, lasid: str) -> Student:
     student = None
-    if LASID.match(lasid or ""):
+    if LASID.fullmatch(lasid or ""):
         student = session.scalar(
             students_visible_to(person).where(Student.lasid == lasid))
     if student is None:

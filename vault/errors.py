@@ -10,6 +10,7 @@ VaultError                 root; `code` (snake_case), `status` (HTTP), message
 ├── StorageError           the object store failed (503)
 │   ├── ObjectMissing      the object behind a record is gone
 │   └── ObjectLocked       a write-once object asked to go before its date (409)
+├── EvidenceRemoved        its data key destroyed under retention (410)
 └── IntegrityError         stored bytes fail authentication (never served)
 
 Packages add their own beside the interface that raises them
@@ -83,6 +84,13 @@ class ObjectLocked(StorageError):
 
     code = "object_locked"
     status = 409
+
+
+class EvidenceRemoved(VaultError):
+    """The record's data key was destroyed under retention: the bytes are gone."""
+
+    code = "evidence_removed"
+    status = 410
 
 
 class IntegrityError(VaultError):

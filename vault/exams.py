@@ -1,5 +1,6 @@
 """Exam results as the exam provider reports them."""
 
+import math
 from datetime import date
 
 from sqlalchemy import select
@@ -12,6 +13,8 @@ from vault.errors import InvalidRequest
 from vault.models import ExamResult, Person, Student
 
 MAX_BATCH = 10_000
+MIN_SCORE = 0
+MAX_SCORE = 1000
 
 
 class ResultRejected(ValueError):
@@ -61,7 +64,7 @@ def _validated(session: Session, item, today: date) -> ExamResult:
     if not isinstance(item, dict):
         raise ResultRejected("invalid_result", "Each result must be a JSON object.")
     lasid = item.get("lasid")
-    if not isinstance(lasid, str) or not LASID.match(lasid):
+    if not isinstance(lasid, str) or not LASID.fullmatch(lasid):
         raise ResultRejected("invalid_lasid", "`lasid` must be ten digits as a string.")
     exam = item.get("exam")
     if exam not in rules.EXAMS:
@@ -73,10 +76,16 @@ def _validated(session: Session, item, today: date) -> ExamResult:
         raise ResultRejected("invalid_date", "`taken_on` must be YYYY-MM-DD.") from None
     if taken_on > today:
         raise ResultRejected("date_in_future", "`taken_on` cannot be in the future.")
+    if taken_on < rules.EARLIEST_DATE:
+        raise ResultRejected("invalid_date", f"`taken_on` cannot be before "
+                             f"{rules.EARLIEST_DATE.isoformat()}.")
     score = item.get("score")
     if score is not None and (isinstance(score, bool)
-                              or not isinstance(score, (int, float))):
-        raise ResultRejected("invalid_score", "`score` must be a number.")
+                              or not isinstance(score, (int, float))
+                              or not math.isfinite(score)
+                              or not MIN_SCORE <= score <= MAX_SCORE):
+        raise ResultRejected("invalid_score", f"`score` must be a number from "
+                             f"{MIN_SCORE} to {MAX_SCORE}, or left out.")
     passed = item.get("passed")
     if not isinstance(passed, bool):
         raise ResultRejected("invalid_passed", "`passed` must be true or false.")

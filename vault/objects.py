@@ -10,7 +10,7 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from vault.crypto import DataKey, WrappedKey, object_context
-from vault.errors import IntegrityError
+from vault.errors import EvidenceRemoved, IntegrityError
 from vault.models import EncryptedObject, new_id
 from vault.runtime import Runtime
 
@@ -40,6 +40,9 @@ def put_encrypted(runtime: Runtime, session: Session, plaintext: BinaryIO) -> St
 
 
 def data_key_of(runtime: Runtime, record: EncryptedObject) -> DataKey:
+    if not record.wrapped_key:
+        raise EvidenceRemoved("This evidence was removed when its retention period "
+                              "ended; only its record of removal remains.")
     wrapped = WrappedKey(record.key_version, record.wrapped_key)
     return DataKey.from_bytes(
         runtime.keyring.unwrap(wrapped, object_context(record.object_key)))

@@ -42,6 +42,8 @@ EVIDENCE = {
 # Policy 1: these count only when done in grade 11 or 12.
 GRADE_BOUND_MODULES = ("self_assessment", "presentation")
 MINIMUM_GRADE = 11
+# No module date or exam result is older than this: a typing slip, not a record.
+EARLIEST_DATE = date(2000, 1, 1)
 
 LEVELS = {
     "regional_core": "Regional Core",
@@ -181,7 +183,7 @@ def _exam_missing(level: str, facts: RecordFacts) -> list[MissingItem]:
         )]
     return [MissingItem(
         "exam_missing",
-        f"The exam provider has not reported a {LEVELS[level]} certification "
+        f"The exam provider has not reported any {LEVELS[level]} certification "
         "exam result.",
         "certification_exam",
     )]

@@ -47,6 +47,10 @@ def _student_fields(fields: dict) -> dict:
         if not isinstance(value, str) or not value.strip() or len(value) > 100:
             raise InvalidRequest(f"`{name}` is required (at most 100 characters).",
                                  code="invalid_field", status=422)
+        if not value.isprintable():
+            raise InvalidRequest(f"`{name}` holds a control character (a tab, a "
+                                 f"line break or an invisible code).",
+                                 code="invalid_field", status=422)
         values[name] = value.strip()
     cohort = fields.get("cohort")
     if isinstance(cohort, str) and cohort.isdigit():
@@ -105,7 +109,12 @@ def student_completeness(session: Session, student: Student, today: date) -> dic
 def parse_date(value, field: str = "completed_on") -> date:
     """An ISO date (YYYY-MM-DD) or an InvalidRequest naming the field."""
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except (TypeError, ValueError) as error:
         raise InvalidRequest(f"`{field}` must be a date as YYYY-MM-DD.",
                              code="invalid_date", status=422) from error
+    if day < rules.EARLIEST_DATE:
+        raise InvalidRequest(f"`{field}` cannot be before "
+                             f"{rules.EARLIEST_DATE.isoformat()}.",
+                             code="invalid_date", status=422)
+    return day

@@ -68,7 +68,10 @@ def _bearer(session: Session) -> Person:
 
 
 def _json_body():
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body = None  # nested deeper than any request of ours needs
     if body is None:
         raise InvalidRequest("The body must be JSON.", code="invalid_json")
     return body
@@ -209,7 +212,10 @@ def get_completeness(session: Session, person: Person, lasid: str):
 def post_certificate(session: Session, person: Person, lasid: str):
     """Issue certificates."""
     student = access.visible_student(session, person, lasid)
-    level = _json_object().get("level", "regional_core")
+    level = _json_object().get("level")
+    if level not in rules.LEVELS:
+        raise InvalidRequest(f"`level` must be one of {', '.join(rules.LEVELS)}.",
+                             code="invalid_level", status=422)
     certificate = issue_certificate(runtime(), session, person, student, level,
                                     client_address())
     return {"number": certificate.number, "level": certificate.level,
@@ -285,4 +291,3 @@ def _student_json(session: Session, student: Student) -> dict:
 
 def _iso(day) -> str | None:
     return day.isoformat() if day else None
-

@@ -231,3 +231,21 @@ def test_an_object_still_locked_waits_unreadable_for_a_later_sweep(
     assert stored_versions(runtime, key) == 0
     with runtime.sessions() as session:
         assert session.scalar(select(PendingObject.object_key)) is None
+
+
+def test_a_swept_certificate_package_answers_gone(school, runtime):
+    school.record()
+    issued = school.world.call("POST", f"/api/v1/students/{LASID}/certificates",
+                               school.operator, json={"level": "regional_core"})
+    assert issued.status_code == 201, issued.json
+    package = f"/api/v1/packages/{issued.json['package_id']}"
+
+    sweep(runtime, DAY_AFTER)
+
+    for path in (package, f"{package}/download"):
+        answer = school.world.call("GET", path, school.operator)
+        assert answer.status_code == 410, (path, answer.data[:200])
+        assert answer.json["error"]["code"] == "evidence_removed"
+    with runtime.sessions() as session:
+        report = check_store(runtime, session, grace=timedelta(0))
+    assert not report.missing and not report.orphans, report

@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.exceptions import InvalidFileException
@@ -123,8 +124,12 @@ def template_rows(session: Session, person: Person) -> list[list[Any]]:
 
 
 def escape_cell(value: Any) -> Any:
-    """A text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """A text that a spreadsheet would run as a formula gets a leading apostrophe;
+    control characters, which no worksheet may hold, are dropped."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 

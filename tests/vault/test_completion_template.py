@@ -59,6 +59,9 @@ def test_formula_like_text_is_escaped_in_both_exports():
     assert sheet["A2"].value == "0400000001"
     assert sheet["H2"].value.date() == date(2026, 10, 1)
     assert escape_cell(5) == 5 and escape_cell("Ann") == "Ann"
+    # A name stored before control characters were refused still exports.
+    assert escape_cell("Va\x1fne") == "Vane" and escape_cell("\x00=1") == "'=1"
+    export_xlsx([["0400000001", "Va\x1fne"]])
 
 
 def test_csv_in_utf8_with_bom_and_in_windows_1252():

@@ -20,6 +20,7 @@ from vault.accounts import district_by_code
 from vault.errors import InvalidRequest
 from vault.models import Person, Student
 from web.api import endpoint
+from web.openapi import COMMON, OPENAPI
 from web.runtime import client_address, runtime
 
 bp = Blueprint("api_retention", __name__, url_prefix="/api/v1")
@@ -113,3 +114,48 @@ def retention_date_of(student: Student) -> date | None:
     """The student's retention date, for pages that show the record."""
     return retention_date(object_session(student), student,
                           runtime().settings.timezone)
+
+
+def _answer(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+_RETENTION_PATHS = {
+    "/api/v1/holds": {
+        "post": {"summary": "Place a legal hold (auditor in a granted district, "
+                            "operator)",
+                 "requestBody": {"content": {"application/json": {"schema": {
+                     "type": "object", "required": ["scope", "ref", "reason"],
+                     "properties": {
+                         "scope": {"type": "string",
+                                   "enum": ["district", "student", "package"]},
+                         "ref": {"type": "string",
+                                 "description": "district code, LASID or "
+                                                "package id"},
+                         "reason": {"type": "string"}}}}}},
+                 "responses": {"201": _answer("The hold"),
+                               "422": _answer("A bad scope, ref or reason"),
+                               **COMMON}},
+        "get": {"summary": "Legal holds the caller may see",
+                "parameters": [{"name": "active", "in": "query",
+                                "schema": {"type": "boolean"}}],
+                "responses": {"200": _answer("`{holds: [...]}`"), **COMMON}}},
+    "/api/v1/holds/{hold_id}": {
+        "parameters": [{"name": "hold_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "delete": {"summary": "Lift a legal hold",
+                   "responses": {"204": {"description": "Lifted"}, **COMMON}}},
+    "/api/v1/retention/runs": {"get": {
+        "summary": "The last sweep runs with their counts, and the next run "
+                   "(operator)",
+        "responses": {"200": _answer("`{last_run, next_run, runs: [...]}`"),
+                      **COMMON}}},
+    "/api/v1/retention/receipts": {"get": {
+        "summary": "Signed sweep receipts of a district (operator)",
+        "parameters": [{"name": "district", "in": "query",
+                        "schema": {"type": "string"}}],
+        "responses": {"200": _answer("`{receipts: [...]}`"), **COMMON}}},
+}
+# The served OpenAPI document describes the whole API, these routes included.
+OPENAPI.setdefault("paths", {}).update(_RETENTION_PATHS)

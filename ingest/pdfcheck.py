@@ -6,6 +6,7 @@ worker turns that into a `malformed` rejection.
 """
 
 import io
+import os
 import time
 import zlib
 from collections.abc import Iterator
@@ -125,15 +126,15 @@ class PdfVerdict:
 
 def inspect_pdf(stream: BinaryIO, limits: CheckLimits) -> PdfVerdict:
     """Judge one PDF: return its verdict, or raise DocumentRejected saying why."""
-    data = stream.read()
-    if HEADER not in data[:HEADER_WINDOW]:
+    upload = _Upload(stream)
+    if HEADER not in upload.head(HEADER_WINDOW):
         raise DocumentRejected("not_pdf", NOT_PDF_MESSAGE)
 
-    with _open_with_qpdf(data) as pdf:
+    with _open_with_qpdf(upload) as pdf:
         warnings = _opening_warnings(pdf)
         pages = _count_pages(pdf, limits)
         warnings.update(_active_content_warnings(pdf))
-        text = _extract_text(data, pdf, limits)
+        text = _extract_text(upload, pdf, limits)
 
     found = tuple(
         {"code": code, "message": message} for code, message in warnings.items()
@@ -150,10 +151,34 @@ def _is_warning(warning: object) -> bool:
     )
 
 
-def _open_with_qpdf(data: bytes) -> pikepdf.Pdf:
+class _Upload:
+    """The bytes to check: read from their file where they have one (qpdf and
+    pypdf each open it afresh), held in memory only for a stream without one."""
+
+    def __init__(self, stream: BinaryIO):
+        try:
+            descriptor = stream.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            descriptor = None
+        path = f"/proc/self/fd/{descriptor}" if descriptor is not None else None
+        self.path = path if path and os.path.isfile(path) else None
+        self.data = None if self.path else stream.read()
+
+    def head(self, size: int) -> bytes:
+        with self.open() as stream:
+            return stream.read(size)
+
+    def open(self) -> BinaryIO:
+        return open(self.path, "rb") if self.path else io.BytesIO(self.data)
+
+    def for_qpdf(self) -> str | BinaryIO:
+        return self.path or io.BytesIO(self.data)
+
+
+def _open_with_qpdf(upload: _Upload) -> pikepdf.Pdf:
     """Open the bytes with qpdf, the primary judge of the file's structure."""
     try:
-        return pikepdf.open(io.BytesIO(data))
+        return pikepdf.open(upload.for_qpdf())
     except pikepdf.PasswordError as error:
         raise DocumentRejected("encrypted", ENCRYPTED_MESSAGE) from error
     except pikepdf.PikepdfError as error:
@@ -298,15 +323,16 @@ def _has_xfa(pdf: pikepdf.Pdf) -> bool:
     return isinstance(form, pikepdf.Dictionary) and "/XFA" in form
 
 
-def _extract_text(data: bytes, pdf: pikepdf.Pdf, limits: CheckLimits) -> str:
+def _extract_text(upload: _Upload, pdf: pikepdf.Pdf, limits: CheckLimits) -> str:
     """The pages' text by pypdf, from the upload or else from qpdf's repaired copy."""
     if limits.text_chars <= 0:
         return ""
 
     deadline = time.monotonic() + TEXT_SECONDS
-    for source in (lambda: io.BytesIO(data), lambda: _repaired_copy(pdf)):
+    for source in (upload.open, lambda: _repaired_copy(pdf)):
         try:
-            return _read_text(source(), limits.text_chars, deadline)
+            with source() as stream:
+                return _read_text(stream, limits.text_chars, deadline)
         except TEXT_FAILURES:
             continue
     return ""

@@ -43,8 +43,8 @@ from vault.storage.interface import ObjectInfo, ObjectStore
 
 log = logging.getLogger(__name__)
 
-PART_SIZE = 8 << 20
-PARALLEL_PARTS = 2
+PART_SIZE = 5 << 20
+PARALLEL_PARTS = 4
 READ_CHUNK = 1 << 20
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 30.0

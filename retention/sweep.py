@@ -174,7 +174,8 @@ def _facts_query():
     )
 
 
-def plan(session: Session, zone: ZoneInfo, as_of: date) -> tuple[list[RecordFacts], int]:
+def plan(session: Session, zone: ZoneInfo,
+         as_of: date) -> tuple[list[RecordFacts], int]:
     """The records a sweep on `as_of` removes, and how many due ones are held."""
     chosen, held = [], 0
     for facts in record_facts(session, zone):

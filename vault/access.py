@@ -81,7 +81,8 @@ def _may_see_document(session: Session, person: Person,
 
 
 def visible_certificate(session: Session, person: Person, number: str) -> Certificate:
-    certificate = session.scalar(select(Certificate).where(Certificate.number == number))
+    certificate = session.scalar(
+        select(Certificate).where(Certificate.number == number))
     allowed = certificate is not None and (
         person.role == "operator"
         or (person.role in DISTRICT_STAFF

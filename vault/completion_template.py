@@ -103,7 +103,8 @@ class ImportReport:
     results: list[RowResult] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        """The contract's answer: `{rows, applied, errors: [{row, column, message}]}`."""
+        """The contract's answer: `{rows, applied, errors: [{row, column,
+        message}]}`."""
         return {"rows": self.rows, "applied": self.applied,
                 "errors": [error.as_dict() for error in self.errors]}
 

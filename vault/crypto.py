@@ -71,7 +71,8 @@ class MasterKeyring:
 
     def __init__(self, keys: dict[int, bytes], key_dir: Path | None = None):
         if not keys:
-            raise KeyMissing("No master key: run `vault init` or set VAULT_MASTER_KEYS.")
+            raise KeyMissing("No master key: run `vault init` or set "
+                             "VAULT_MASTER_KEYS.")
         self._keys = {version: AESGCM(key) for version, key in keys.items()}
         self.current_version = max(keys)
         self.key_dir = key_dir
@@ -302,7 +303,8 @@ class SigningKey:
             return cls(0, _load_pem(from_env.encode()))
         found = _signing_files(key_dir)
         if not found:
-            raise KeyMissing("No signing key: run `vault init` or set VAULT_SIGNING_KEY.")
+            raise KeyMissing("No signing key: run `vault init` or set "
+                             "VAULT_SIGNING_KEY.")
         version = max(found)
         return cls(version, _load_pem(found[version].read_bytes()))
 

@@ -25,8 +25,9 @@ class StoredObject:
     data_key: DataKey
 
 
-def put_encrypted(runtime: Runtime, session: Session, plaintext: BinaryIO) -> StoredObject:
-    """Encrypt `plaintext` into a new object; removed again if the session rolls back."""
+def put_encrypted(runtime: Runtime, session: Session,
+                  plaintext: BinaryIO) -> StoredObject:
+    """Encrypt `plaintext` into a new object; removed if the session rolls back."""
     object_key = new_id()
     context = object_context(object_key)
     data_key = DataKey.generate()

@@ -82,11 +82,15 @@ def _check_while_storing(runtime: Runtime, session: Session,
     The object is tracked on the session, so a refusal (raised here) rolls the
     transaction back and the object is deleted with it.
     """
+    started = spool.claim_store_write()
     with spool.reader() as for_check, ThreadPoolExecutor(max_workers=1) as pool:
         checking = pool.submit(check_pdf, for_check, runtime.settings.check_limits)
         spool.seek(0)
         try:
-            stored = put_encrypted(runtime, session, spool)
+            if started is not None:  # begun while the body was arriving
+                stored = started.stored(session)
+            else:
+                stored = put_encrypted(runtime, session, spool)
         except StorageError:
             checking.result()  # a refused file says more than a storage failure
             raise

@@ -4,15 +4,19 @@ A fresh data key per object; the body is encrypted while it streams into the
 store; the key is kept only wrapped, bound to the object key.
 """
 
+import logging
+import threading
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
 from vault.crypto import DataKey, WrappedKey, object_context
-from vault.errors import EvidenceRemoved, IntegrityError
+from vault.errors import EvidenceRemoved, IntegrityError, StorageError
 from vault.models import EncryptedObject, new_id
 from vault.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 TEXT_CONTEXT = b"/text"
 
@@ -38,6 +42,55 @@ def put_encrypted(runtime: Runtime, session: Session,
     runtime.track_new_object(session, object_key)
     runtime.store.put(object_key, data_key.encrypting_reader(plaintext, context))
     return StoredObject(object_key, wrapped.blob, wrapped.version, data_key)
+
+
+class ObjectUpload:
+    """A new encrypted object written from `plaintext` in a thread of its own, so
+    that the store works while the caller is still receiving the bytes.
+
+    `stored` waits for it and hands the object to a session (removed again if
+    that session rolls back); `discard` waits for it and removes whatever it
+    wrote, for an upload that was refused or broken before it was claimed.
+    """
+
+    def __init__(self, runtime: Runtime, plaintext: BinaryIO):
+        self._runtime = runtime
+        self.object_key = new_id()
+        context = object_context(self.object_key)
+        self._data_key = DataKey.generate()
+        self._wrapped = runtime.keyring.wrap(self._data_key.to_bytes(), context)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._write, name=f"object-upload-{self.object_key}",
+            args=(plaintext, self._data_key.encrypting_reader(plaintext, context)),
+            daemon=True)
+        self._thread.start()
+
+    def _write(self, plaintext: BinaryIO, ciphertext: BinaryIO) -> None:
+        try:
+            self._runtime.store.put(self.object_key, ciphertext)
+        except BaseException as error:  # handed to the thread that waits for it
+            self._error = error
+        finally:
+            plaintext.close()
+
+    def stored(self, session: Session) -> StoredObject:
+        """The object once written; its failure raised here."""
+        self._runtime.track_new_object(session, self.object_key)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return StoredObject(self.object_key, self._wrapped.blob, self._wrapped.version,
+                            self._data_key)
+
+    def discard(self) -> None:
+        """Wait for the write to end and remove anything it completed."""
+        self._thread.join()
+        if self._error is None:
+            try:
+                self._runtime.store.delete(self.object_key)
+            except StorageError:
+                log.exception("object_discard_failed key=%s", self.object_key)
 
 
 def data_key_of(runtime: Runtime, record: EncryptedObject) -> DataKey:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import BinaryIO
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from vault.students import (
     student_completeness,
 )
 from web.openapi import OPENAPI
+from web.requests import SIGNED_IN
 from web.runtime import client_address, runtime, transaction
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -51,6 +52,7 @@ def endpoint(*roles: str) -> Callable:
             with transaction() as session:
                 person = _bearer(session)
                 access.require_role(person, roles, view.__doc__.split(".")[0].lower())
+                g.setdefault(SIGNED_IN, True)
                 return view(session, person, **kwargs)
         return run
     return decorate

@@ -1,12 +1,18 @@
 """The request class: uploaded files land in an UploadSpool, hashed as they arrive."""
 
-from flask import Request
+from functools import partial
+
+from flask import Request, g
+from flask_login import current_user
 from werkzeug.formparser import FormDataParser
 
+from vault.objects import ObjectUpload
 from vault.uploads import UploadSpool
 from web.runtime import runtime
 
 BODY_READ_SIZE = 1 << 20
+# Set on `g` once the caller is authenticated (bearer token or signed-in page).
+SIGNED_IN = "vault_signed_in"
 
 
 class VaultRequest(Request):
@@ -14,7 +20,13 @@ class VaultRequest(Request):
 
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
-        return UploadSpool(runtime().settings.max_upload_bytes)
+        vault = runtime()
+        spool = UploadSpool(vault.settings.max_upload_bytes)
+        if g.get(SIGNED_IN) or current_user.is_authenticated:
+            # Only for a caller already known: the store starts on the bytes
+            # while the rest of the body arrives.
+            spool.stream_into(partial(ObjectUpload, vault))
+        return spool
 
     def make_form_data_parser(self) -> FormDataParser:
         # The body is read in pieces of this size: werkzeug's 64 KiB costs a

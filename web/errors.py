@@ -8,9 +8,10 @@ import logging
 import uuid
 
 from flask import Flask, g, jsonify, render_template, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from vault.errors import VaultError
+from vault.errors import InvalidRequest, VaultError
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,9 @@ HTTP_CODES = {
 
 def init_app(app: Flask) -> None:
     app.before_request(_bind_request_id)
+    app.before_request(_refuse_nul_characters)
     app.register_error_handler(VaultError, _vault_error)
+    app.register_error_handler(DataError, _unstorable_value)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
@@ -36,6 +39,15 @@ def init_app(app: Flask) -> None:
 
 def _bind_request_id() -> None:
     g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+
+
+def _refuse_nul_characters() -> None:
+    """A NUL character in the address names no record and PostgreSQL cannot
+    even look one up with it: refuse it before any query runs."""
+    arguments = request.args.items(multi=True)
+    if "\x00" in request.path or any("\x00" in key + value for key, value in arguments):
+        raise InvalidRequest("The address holds a NUL character; check the link.",
+                             code="invalid_characters")
 
 
 def wants_json() -> bool:
@@ -60,6 +72,16 @@ def _vault_error(error: VaultError):
 def _too_large(error: RequestEntityTooLarge):
     return error_response(413, "too_large", "The upload is larger than the vault "
                           "accepts (VAULT_MAX_UPLOAD_MB).")
+
+
+def _unstorable_value(error: DataError):
+    # A value the database refuses outright (a NUL character in a form field
+    # or a JSON string, a number out of its range): the request's fault.
+    log.warning("request_value_refused request_id=%s error=%s", g.get("request_id"),
+                type(error.orig).__name__)
+    return error_response(400, "invalid_characters", "The request holds a value the "
+                          "vault cannot store, such as a NUL character. Correct it "
+                          "and send it again.")
 
 
 def _http_error(error: HTTPException):

@@ -88,3 +88,29 @@ def test_a_hold_id_beyond_any_integer_is_not_found(world, people):
 def test_the_upload_still_works_after_all_that(world, people):
     answer = world.upload(people["up"], LASID, "sa_round1", small_pdf())
     assert answer.status_code == 201
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/documents/ab%00cd", "/api/v1/documents/ab%00cd/content",
+    "/api/v1/certificates/MEC%00/content", f"/api/v1/students/{LASID}%00",
+    "/api/v1/packages?district=D1%00"])
+def test_a_nul_character_in_the_address_is_refused_on_every_database(world, people,
+                                                                      path):
+    answer = world.call("GET", path, people["op"])
+    assert answer.status_code == 400
+    assert answer.json["error"]["code"] == "invalid_characters"
+
+
+def test_a_nul_character_on_a_public_page_is_refused_not_crashed(world, people):
+    answer = world.client.get("/verify?number=MEC-2026-AB%00")
+    assert answer.status_code == 400
+    assert "NUL character" in answer.get_data(as_text=True)
+
+
+def test_a_nul_character_in_a_form_field_is_not_a_crash(world, people):
+    form = world.client.get("/login").get_data(as_text=True)
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = world.client.post("/login", data={
+        "csrf_token": token, "email": "someone@d1.test\x00", "password": "x" * 12})
+    assert answer.status_code in (200, 400)
+    assert "Something went wrong" not in answer.get_data(as_text=True)

@@ -6,7 +6,11 @@ Import reads either back and applies it row by row: each row is applied whole
 and why. Real spreadsheets carry quirks, and import takes them in stride:
 
 - dates as real date cells, Excel serial numbers, or text in common formats
-  (2026-10-01, 10/1/2026, 10/01/26, Oct 1, 2026, 1 October 2026, 01-Oct-2026);
+  (2026-10-01, 10/1/2026, 10/01/26, Oct 1, 2026, 1 October 2026, 01-Oct-2026;
+  with slashes or dashes month first, as written in the US; with dots day
+  first, as everywhere dots are written: 1.10.2026 is October 1);
+- a formula cell whose result the spreadsheet did not save is reported, not
+  taken as empty;
 - LASIDs that a spreadsheet turned into numbers and so lost leading zeros;
 - CSV saved as UTF-8 with a byte-order mark, or as Windows-1252;
 - blank rows anywhere, extra columns, headers in any order and case.
@@ -59,7 +63,7 @@ HEADER_ALIASES = {
 }
 TEXT_DATE_FORMATS = (
     "%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y",
-    "%m.%d.%Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y", "%d %b %Y",
+    "%d.%m.%Y", "%d.%m.%y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y", "%d %b %Y",
     "%d %B %Y", "%d-%b-%Y", "%d-%b-%y", "%Y%m%d",
 )
 # Excel serial numbers of 1954-10-03 .. 2119-01-01: anything else is not a date.
@@ -73,6 +77,21 @@ class TemplateUnreadable(InvalidRequest):
 
     code = "template_unreadable"
     status = 422
+
+
+class UnsavedFormula:
+    """An XLSX formula cell saved without its result (openpyxl writes such)."""
+
+    def __init__(self, formula: str):
+        self.formula = formula
+
+    def __str__(self) -> str:
+        return self.formula
+
+
+UNSAVED_FORMULA_MESSAGE = ("The cell holds a formula whose result was not saved; "
+                           "type the value itself, or open and save the file in "
+                           "Excel first.")
 
 
 @dataclass
@@ -181,23 +200,42 @@ def read_rows(data: bytes) -> list[tuple[int, list[Any]]]:
 
 
 def _xlsx_rows(data: bytes) -> list[tuple[int, list[Any]]]:
+    """The first sheet's values; a formula saved without its result is marked.
+
+    The workbook is read twice, for the saved results and for the formulas,
+    because openpyxl gives one or the other.
+    """
+    values_book, formulas_book = _open_xlsx(data, True), _open_xlsx(data, False)
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        value_rows = values_book.worksheets[0].iter_rows(values_only=True)
+        formula_rows = formulas_book.worksheets[0].iter_rows(values_only=True)
+        rows = []
+        for number, (values, formulas) in enumerate(
+                zip(value_rows, formula_rows), start=1):
+            if number > MAX_ROWS + 1:
+                raise TemplateUnreadable(f"The template has more than {MAX_ROWS} "
+                                         "rows; split it.")
+            rows.append((number, [_saved_value(value, formula) for value, formula
+                                  in zip(values, formulas)]))
+        return rows
+    finally:
+        values_book.close()
+        formulas_book.close()
+
+
+def _open_xlsx(data: bytes, data_only: bool):
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError,
             ValueError) as error:
         raise TemplateUnreadable("The file is not an XLSX workbook the vault can "
                                  "read; save it as .xlsx or .csv.") from error
-    try:
-        sheet = book.worksheets[0]
-        rows = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if number > MAX_ROWS + 1:
-                raise TemplateUnreadable(f"The template has more than {MAX_ROWS} "
-                                         "rows; split it.")
-            rows.append((number, list(values)))
-        return rows
-    finally:
-        book.close()
+
+
+def _saved_value(value: Any, formula: Any) -> Any:
+    if value is None and isinstance(formula, str) and formula.startswith("="):
+        return UnsavedFormula(formula)
+    return value
 
 
 def _csv_rows(data: bytes) -> list[tuple[int, list[Any]]]:
@@ -257,8 +295,10 @@ def _unescape(text: str) -> str:
 
 def parse_lasid(value: Any) -> str:
     """A ten-digit LASID, zeros restored where a spreadsheet stripped them."""
+    if isinstance(value, UnsavedFormula):
+        raise ValueError(UNSAVED_FORMULA_MESSAGE)
     if isinstance(value, bool):
-        raise ValueError("not a LASID")
+        raise ValueError("A LASID is ten digits, e.g. 0400012345.")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = _unescape(str(value if value is not None else "")).strip().lstrip("'")
@@ -272,6 +312,8 @@ def parse_lasid(value: Any) -> str:
 
 def parse_date(value: Any) -> date:
     """A date cell, an Excel serial, or a date typed as text."""
+    if isinstance(value, UnsavedFormula):
+        raise ValueError(UNSAVED_FORMULA_MESSAGE)
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -404,8 +446,9 @@ def _row_student(session: Session, person: Person, district: District, lasid: st
     fields = {name: _text(cells.get(title)) for title, name in STUDENT_FIELDS.items()}
     student = session.scalar(select(Student).where(Student.lasid == lasid))
     if student is not None and student.district_id != district.id:
-        # Another tenant's student reads exactly as one that does not exist.
-        raise NotFound(f"No student {lasid} in your district.")
+        # Another tenant's student reads exactly as one that does not exist:
+        # enrolling it below is refused as it would be for any other caller.
+        student = None
     named = any(fields.values())
     if student is not None:
         same = all(str(getattr(student, name)) == value

@@ -75,6 +75,10 @@ def record_module(session: Session, actor: Person, student: Student, module: str
     if completed_on > today:
         raise InvalidRequest("A completion date cannot be in the future.",
                              code="date_in_future", status=422)
+    if completed_on < rules.EARLIEST_DATE:
+        raise InvalidRequest("A completion date cannot be before "
+                             f"{rules.EARLIEST_DATE.isoformat()}.",
+                             code="invalid_date", status=422)
 
     completion = next((m for m in student.modules if m.module == module), None)
     if completion is None:

@@ -21,13 +21,20 @@ from vault.completion_template import (
     date(2026, 10, 1), datetime(2026, 10, 1, 0, 0), 46296, 46296.0, "46296",
     "2026-10-01", "2026/10/01", "10/1/2026", "10/01/2026", "10/1/26", "10-01-2026",
     "Oct 1, 2026", "October 1, 2026", "1 October 2026", "01-Oct-2026",
-    "2026-10-01 00:00:00", "  2026-10-01 ", "'2026-10-01",
+    "2026-10-01 00:00:00", "  2026-10-01 ", "'2026-10-01", "1.10.2026", "01.10.26",
 ])
 def test_dates_in_every_common_shape(value):
     assert parse_date(value) == date(2026, 10, 1)
 
 
-@pytest.mark.parametrize("value", ["13/45/2026", "next week", "12", 3.5, "2026-02-30"])
+def test_dotted_dates_are_read_day_first_whatever_the_day():
+    assert parse_date("01.06.2026") == date(2026, 6, 1)
+    assert parse_date("30.06.2026") == date(2026, 6, 30)
+    assert parse_date("15.10.2026") == date(2026, 10, 15)
+
+
+@pytest.mark.parametrize("value", ["13/45/2026", "next week", "12", 3.5, "2026-02-30",
+                                   "06.30.2026"])
 def test_what_is_no_date_is_refused(value):
     with pytest.raises(ValueError):
         parse_date(value)
@@ -87,3 +94,17 @@ def test_xlsx_rows_keep_spreadsheet_numbers():
 
     assert rows[0] == (1, ["LASID"])
     assert rows[-1] == (3, [400000001])
+
+
+def test_a_formula_saved_without_its_result_is_reported_not_taken_as_empty():
+    book = Workbook()
+    book.active.append(["LASID", "Self-Assessment"])
+    book.active.append(["0400000001", "=DATE(2026,6,29)"])
+    buffer = io.BytesIO()
+    book.save(buffer)  # openpyxl saves formulas without their results
+
+    cells = read_rows(buffer.getvalue())[1][1]
+
+    assert cells[0] == "0400000001"
+    with pytest.raises(ValueError, match="formula whose result was not saved"):
+        parse_date(cells[1])

@@ -126,3 +126,36 @@ def test_api_refuses_what_is_no_spreadsheet_and_other_roles(world):
     assert garbage.json["error"]["code"] == "template_unreadable"
     assert missing.status_code == 422
     assert forbidden.status_code == 403
+
+
+def test_another_districts_student_reads_as_an_unknown_one(world):
+    world.district("D8")
+    world.district("D9")
+    elsewhere = world.person("uploader", "D8")
+    token = world.person("uploader", "D9")
+    world.enrol(elsewhere, "0400000066")
+    csv = ("LASID,Self-Assessment\r\n0400000066,2026-10-01\r\n"
+           "0400000067,2026-10-01\r\n").encode()
+
+    answer = world.call("POST", "/api/v1/imports/completion-template", token,
+                        data={"file": (io.BytesIO(csv), "t.csv")})
+
+    first, second = answer.json["errors"]
+    assert (first["column"], first["message"]) == (second["column"], second["message"])
+    assert world.call("GET", "/api/v1/students/0400000066", elsewhere).json[
+        "modules"] == {}
+
+
+def test_a_date_before_the_credential_existed_is_refused_by_the_template(world):
+    world.district("D9")
+    token = world.person("uploader", "D9")
+    world.enrol(token, "0400000077")
+    csv = b"LASID,Self-Assessment,Presentation\r\n0400000077,1960-01-01,20000\r\n"
+
+    answer = world.call("POST", "/api/v1/imports/completion-template", token,
+                        data={"file": (io.BytesIO(csv), "t.csv")})
+
+    assert answer.json["applied"] == 0
+    assert "cannot be before 2000-01-01" in answer.json["errors"][0]["message"]
+    assert world.call("GET", "/api/v1/students/0400000077", token).json[
+        "modules"] == {}

@@ -69,6 +69,11 @@ def sweep(dry_run: bool, as_of) -> None:
                    f"{counts['objects_locked'] + counts['objects_still_locked']}, "
                    f"earlier locked ones removed {counts['pending_objects_removed']}, "
                    f"receipts {counts['receipts']}")
+    if counts["records_failed"]:
+        click.echo(f"error (sweep_incomplete): {counts['records_failed']} records "
+                   "could not be removed (see the log); the next sweep tries them "
+                   "again", err=True)
+        sys.exit(1)
 
 
 class _progress:

@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from retention.dates import (
@@ -238,7 +239,9 @@ def run_sweep(runtime: Runtime, as_of: date | None = None, *, dry_run: bool = Fa
         log.error("sweep_failed run=%d error=%s", report.run_id, type(error).__name__)
         raise
 
-    _finish_run(runtime, report, "dry_run" if dry_run else "finished")
+    status = "dry_run" if dry_run else (
+        "incomplete" if report.counts["records_failed"] else "finished")
+    _finish_run(runtime, report, status)
     log.info("sweep_finished run=%d as_of=%s dry_run=%s %s", report.run_id, as_of,
              dry_run, " ".join(f"{k}={v}" for k, v in sorted(report.counts.items())))
     return report
@@ -303,7 +306,9 @@ def _remove_batch(runtime: Runtime, report: SweepReport, batch: list[RecordFacts
     # Step 2: the objects, several at a time; a locked one waits in the table.
     locked = _delete_objects(runtime, [key for key, *_ in objects], now)
 
-    # Step 3: the rows, tombstones and audit events, in one transaction.
+    # Step 3: the rows, tombstones and audit events, in one transaction; each
+    # record in a savepoint, so that one that fails stays "removing" for the
+    # next sweep without holding back the rest.
     with unit_of_work(runtime.sessions) as session:
         for key, district_id, record_type, record_id in objects:
             if key in locked:
@@ -311,7 +316,7 @@ def _remove_batch(runtime: Runtime, report: SweepReport, batch: list[RecordFacts
                     object_key=key, district_id=district_id, record_type=record_type,
                     record_id=record_id, locked_until=locked[key], attempts=0))
         for facts in going:
-            _remove_rows(session, facts, report)
+            _remove_rows_or_note(session, facts, report)
     report.counts["objects_deleted"] += len(objects) - len(locked)
     report.counts["objects_locked"] += len(locked)
 
@@ -389,6 +394,21 @@ def _delete_objects(runtime: Runtime, keys: list[str],
     return locked
 
 
+def _remove_rows_or_note(session: Session, facts: RecordFacts,
+                         report: SweepReport) -> None:
+    counts = report.counts.copy()
+    try:
+        with session.begin_nested():
+            _remove_rows(session, facts, report)
+    except SQLAlchemyError as error:
+        # The record keeps its "removing" mark (its keys are already gone), so
+        # the next sweep tries it again; the run is reported as incomplete.
+        report.counts = counts
+        report.counts["records_failed"] += 1
+        log.error("record_removal_failed run=%s student=%d error=%s", report.run_id,
+                  facts.student_id, type(error).__name__)
+
+
 def _remove_rows(session: Session, facts: RecordFacts, report: SweepReport) -> None:
     removal = session.get(RecordRemoval, facts.student_id)
     last_needed = removal.last_needed
@@ -439,6 +459,10 @@ def _remove_rows(session: Session, facts: RecordFacts, report: SweepReport) -> N
 
     student_gone = not facts.certificates and not _rows_left(session, facts)
     if student_gone:
+        # Packages sealed for an audit, without a certificate, go with the
+        # student; their tombstones above keep their ids and hashes.
+        session.execute(delete(SealedPackage).where(
+            SealedPackage.id.in_([package[0] for package in packages])))
         session.execute(delete(Student).where(Student.id == facts.student_id))
         session.add(Tombstone(record_type="student", record_id=str(facts.student_id),
                               **tombstone))
@@ -465,6 +489,8 @@ def _rows_left(session: Session, facts: RecordFacts) -> bool:
         EvidenceDocument.student_id == facts.student_id,
         ModuleCompletion.student_id == facts.student_id,
         ExamResult.lasid == facts.lasid,
+        (SealedPackage.student_id == facts.student_id)
+        & (SealedPackage.wrapped_key != DESTROYED_KEY),
     ))
 
 

@@ -249,3 +249,65 @@ def test_a_swept_certificate_package_answers_gone(school, runtime):
     with runtime.sessions() as session:
         report = check_store(runtime, session, grace=timedelta(0))
     assert not report.missing and not report.orphans, report
+
+
+def seal_for_audit(runtime, lasid: str) -> str:
+    from vault.sealing import seal_package
+    from vault.db import unit_of_work
+
+    with unit_of_work(runtime.sessions) as session:
+        student = session.scalar(select(Student).where(Student.lasid == lasid))
+        return seal_package(runtime, session, None, student, reason="audit").id
+
+
+def test_a_record_sealed_for_an_audit_without_a_certificate_goes_whole(school,
+                                                                       runtime):
+    from vault.models import SealedPackage
+
+    school.record()
+    package_id = seal_for_audit(runtime, LASID)
+
+    report = sweep(runtime, DAY_AFTER)
+
+    assert report.counts["records_failed"] == 0
+    assert report.counts["students"] == 1 and report.counts["documents"] == 3
+    assert count(runtime, select(SealedPackage)) == 0
+    assert count(runtime, select(Student)) == 0
+    assert count(runtime, select(Tombstone).where(
+        Tombstone.record_type == "package", Tombstone.record_id == package_id)) == 1
+    assert school.world.call("GET", f"/api/v1/packages/{package_id}",
+                             school.operator).status_code in (404, 410)
+    with runtime.sessions() as session:
+        assert verify_chain(runtime, session).intact
+
+
+def test_a_record_that_fails_to_go_holds_back_no_other(school, runtime, monkeypatch):
+    import retention.sweep as sweeping
+
+    school.record()
+    school.record(OTHER_LASID)
+    remove_rows = sweeping._remove_rows
+
+    def failing_for_one(session, facts, report):
+        if facts.lasid == LASID:
+            session.execute(select(func.count()).select_from(Student))
+            raise sweeping.SQLAlchemyError("the database refused")
+        remove_rows(session, facts, report)
+
+    monkeypatch.setattr(sweeping, "_remove_rows", failing_for_one)
+    first = sweep(runtime, DAY_AFTER)
+    monkeypatch.setattr(sweeping, "_remove_rows", remove_rows)
+
+    assert first.counts["records_failed"] == 1 and first.counts["students"] == 1
+    with runtime.sessions() as session:
+        assert session.get(SweepRun, first.run_id).status == "incomplete"
+        states = dict(session.execute(
+            select(Student.lasid, RecordRemoval.state)
+            .join(RecordRemoval, RecordRemoval.student_id == Student.id)).all())
+    assert states == {LASID: "removing"}
+
+    second = sweep(runtime, DAY_AFTER)
+
+    assert second.counts["records_failed"] == 0 and second.counts["students"] == 1
+    assert count(runtime, select(Student)) == 0
+    assert count(runtime, select(EvidenceDocument)) == 0

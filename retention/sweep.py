@@ -62,13 +62,13 @@ from vault.models import (
     Student,
     utcnow,
 )
+from vault.objects import DESTROYED_KEY
 from vault.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 BATCH_RECORDS = 200
 DELETE_WORKERS = 8
-DESTROYED_KEY = b""
 REMOVING, REMOVED = "removing", "removed"
 
 

@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 from retention.models import PendingObject, SweepReceipt
 from vault.errors import ObjectLocked, ObjectMissing
 from vault.models import Certificate, EvidenceDocument, SealedPackage
+from vault.objects import DESTROYED_KEY
 from vault.runtime import Runtime
 from vault.sealing import sealed_object_keys
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT_GRACE = timedelta(hours=1)
-DESTROYED_KEY = b""
 
 
 @dataclass

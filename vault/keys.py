@@ -20,6 +20,7 @@ from vault.crypto import MasterKeyring, SigningKey, WrappedKey, object_context
 from vault.db import unit_of_work
 from vault.errors import VaultError
 from vault.models import Certificate, EvidenceDocument, SealedPackage
+from vault.objects import DESTROYED_KEY
 from vault.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,10 @@ def add_signing_version(runtime: Runtime) -> SigningKey:
 
 
 def _stale(model, current: int):
-    return (model.key_version < current) & model.wrapped_key.is_not(None)
+    """Rows whose data key is wrapped under an older version (and not destroyed
+    by the retention sweep: nothing is left to rewrap there)."""
+    return ((model.key_version < current) & model.wrapped_key.is_not(None)
+            & (model.wrapped_key != DESTROYED_KEY))
 
 
 def stale_keys(runtime: Runtime, session: Session) -> int:

@@ -19,6 +19,8 @@ from vault.runtime import Runtime
 log = logging.getLogger(__name__)
 
 TEXT_CONTEXT = b"/text"
+# What the retention sweep leaves in place of a destroyed wrapped data key.
+DESTROYED_KEY = b""
 
 
 @dataclass(frozen=True)

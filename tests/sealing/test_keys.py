@@ -112,3 +112,27 @@ def test_certificates_read_after_rotation(world, sealed, runtime, vault_command)
                         sealed.operator)
     assert answer.status_code == 200
     assert hashlib.sha256(answer.data).hexdigest() == certificate.sha256
+
+
+def test_rotation_passes_over_keys_the_sweep_destroyed(world, sealed, runtime,
+                                                      vault_command):
+    from tests.retention.conftest import DAY_AFTER, sweep
+    from tests.sealing.conftest import OTHER_LASID, issue
+
+    swept = sweep(runtime, DAY_AFTER)
+    assert swept.counts["certificates_kept"] == 1
+    issued, documents = issue(world, sealed.other_staff, sealed.operator, OTHER_LASID)
+
+    rotated = vault_command("keys", "rotate")
+
+    assert rotated.exit_code == 0, rotated.output
+    for document_id in documents:
+        content = world.call("GET", f"/api/v1/documents/{document_id}/content",
+                             sealed.other_staff)
+        assert content.status_code == 200
+    data = world.call("GET", f"/api/v1/packages/{issued['package_id']}/download",
+                      sealed.operator).data
+    assert verify_zip(io.BytesIO(data)).verified
+    removed = world.call("GET", f"/api/v1/packages/{sealed.package_id}/download",
+                         sealed.operator)
+    assert removed.status_code == 410

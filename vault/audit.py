@@ -11,16 +11,20 @@ runs, so concurrent requests append one after another. Events that reached the
 table some other way (rows older than the chain) are chained by the next commit.
 
 Checkpoints sign the head (seq and hash) with the vault's Ed25519 key and keep
-it encrypted in write-once storage: a rewrite of the table from some row on,
-hashes and all, cannot match a checkpoint taken after that row. One is written
-when a package is sealed, by `vault audit checkpoint`, and by
-`checkpoint_if_due` (the daily job).
+it in write-once storage: a rewrite of the table from some row on, hashes and
+all, cannot match a checkpoint taken after that row. One is written when a
+package is sealed, by `vault audit checkpoint`, and by `checkpoint_if_due` (the
+daily job). A checkpoint holds no personal data, so it is stored as signed
+plaintext under a key that starts with CHECKPOINT_PREFIX: `verify_chain` finds
+every one by listing the store, so deleting the checkpoint rows hides none.
+(Checkpoints written before that are encrypted and found through their rows.)
 
 The log holds ids, codes and counts: no document contents, no names.
 """
 
 import base64
 import hashlib
+import io
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -34,7 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from retention.dates import years_after
 from vault.errors import VaultError
-from vault.models import AuditEvent, Base, EncryptedObject, Person, utcnow
+from vault.models import AuditEvent, Base, EncryptedObject, Person, new_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,10 @@ PENDING = "vault_audit_pending"
 CHECKPOINT_FORMAT = "mec-vault-audit-checkpoint/1"
 CHECKPOINT_EVERY = timedelta(days=1)
 CHECKPOINT_YEARS = 2
+CHECKPOINT_PREFIX = "auditcheckpoint"
 VERIFY_BATCH = 1000
+# A checkpoint is a few hundred bytes; anything far larger is not one.
+MAX_CHECKPOINT_BYTES = 64 * 1024
 
 
 class AuditChainHead(Base):
@@ -58,9 +65,13 @@ class AuditChainHead(Base):
 
 
 class AuditCheckpoint(EncryptedObject, Base):
-    """A signed copy of the chain head, kept encrypted in write-once storage."""
+    """A signed copy of the chain head, kept in write-once storage (plaintext,
+    with no wrapped key; encrypted for checkpoints of before that)."""
 
     __tablename__ = "audit_checkpoints"
+
+    wrapped_key: Mapped[bytes | None]
+    key_version: Mapped[int | None] = mapped_column(Integer)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, index=True)
@@ -206,7 +217,7 @@ def event_json(item: AuditEvent, emails: dict[int, str]) -> dict:
 
 def write_checkpoint(runtime, session: Session, reason: str) -> AuditCheckpoint:
     """Sign the committed chain head and keep it in write-once storage."""
-    from vault.sealing import put_sealed, retain_until_day
+    from vault.sealing import retain_until_day
 
     seq, head = chain_head(session)
     signing_key = runtime.signing_key
@@ -223,14 +234,15 @@ def write_checkpoint(runtime, session: Session, reason: str) -> AuditCheckpoint:
 
     retain_until = retain_until_day(runtime, years_after(runtime.today(),
                                                          CHECKPOINT_YEARS))
-    stored = put_sealed(runtime, session, [document], retain_until)
+    object_key = f"{CHECKPOINT_PREFIX}{seq:012d}{new_id()}"
+    runtime.track_new_object(session, object_key)
+    runtime.store.put(object_key, io.BytesIO(document), retain_until=retain_until)
     checkpoint = AuditCheckpoint(
         seq=seq, head_hash=head, created_at=now, reason=reason,
         signing_key_version=signing_key.version,
         signing_key_fingerprint=signing_key.fingerprint, retain_until=retain_until,
-        object_key=stored.object_keys[0], wrapped_key=stored.wrapped_key,
-        key_version=stored.key_version, sha256=hashlib.sha256(document).hexdigest(),
-        size=len(document))
+        object_key=object_key, wrapped_key=None, key_version=None,
+        sha256=hashlib.sha256(document).hexdigest(), size=len(document))
     session.add(checkpoint)
     session.flush()
     log.info("audit_checkpoint_written seq=%d reason=%s", seq, reason)
@@ -300,11 +312,11 @@ def verify_chain(runtime, session: Session,
             f"or the head was changed")
 
     for checkpoint_seq, found in sorted(checkpoints.items()):
-        for checkpoint_id, signed_hash in found:
+        for name, signed_hash in found:
             report.checkpoints += 1
             if seen_hashes.get(checkpoint_seq) != signed_hash:
                 report.problems.append(
-                    f"checkpoint {checkpoint_id} signed event #{checkpoint_seq} with "
+                    f"{name} signed event #{checkpoint_seq} with "
                     f"hash {signed_hash[:12]}…, which the table no longer has: the "
                     f"log was rewritten at or before event #{checkpoint_seq}")
 
@@ -339,32 +351,62 @@ def _event_problem(item: AuditEvent, expected_seq: int, prev: str) -> str | None
 
 
 def _checkpoints_by_seq(runtime, session: Session,
-                        report: ChainReport) -> dict[int, list[tuple[int, str]]]:
-    """Each checkpoint's signed (id, hash) by seq, read from write-once storage;
-    a checkpoint whose stored copy fails is a problem of its own."""
-    from vault.crypto import fingerprint, load_public_pem, signing_public_keys
-    from vault.sealing import read_sealed
+                        report: ChainReport) -> dict[int, list[tuple[str, str]]]:
+    """Each checkpoint's signed (name, hash) by seq, read from write-once storage;
+    a checkpoint whose stored copy fails is a problem of its own.
+
+    Every checkpoint object the store lists counts, with a row or without one
+    (rows deleted, or a transaction that rolled back after the store took it).
+    """
+    from vault.crypto import fingerprint, signing_public_keys
 
     known = {fingerprint(key) for key in signing_public_keys(
         runtime.settings.key_dir, runtime.settings.signing_key).values()}
-    found: dict[int, list[tuple[int, str]]] = {}
-    for checkpoint in session.scalars(select(AuditCheckpoint)
-                                      .order_by(AuditCheckpoint.id)):
+    rows = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)).all()
+    sources = [(f"checkpoint {row.id}", row) for row in rows]
+    with_rows = {row.object_key for row in rows}
+    sources += [(f"checkpoint object {key}", key)
+                for key in sorted(runtime.store.keys(CHECKPOINT_PREFIX))
+                if key not in with_rows]
+
+    found: dict[int, list[tuple[str, str]]] = {}
+    for name, source in sources:
         try:
-            document = json.loads(read_sealed(runtime, checkpoint,
-                                              checkpoint.object_key))
-            body = document["checkpoint"]
-            key = load_public_pem(document["public_key"].encode())
-            key.verify(base64.b64decode(document["signature"]), canonical_json(body))
+            body, signer = _signed_checkpoint(runtime, source)
         except (VaultError, InvalidSignature, ValueError, KeyError,
                 TypeError) as error:
-            report.problems.append(f"checkpoint {checkpoint.id} (event "
-                                   f"#{checkpoint.seq}) cannot be authenticated: "
+            report.problems.append(f"{name} cannot be authenticated: "
                                    f"{type(error).__name__} {error}".rstrip())
             continue
-        if fingerprint(key) not in known:
-            report.problems.append(f"checkpoint {checkpoint.id} is signed by a key "
-                                   f"the vault never had")
+        if signer not in known:
+            report.problems.append(f"{name} is signed by a key the vault never had")
             continue
-        found.setdefault(body["seq"], []).append((checkpoint.id, body["hash"]))
+        found.setdefault(body["seq"], []).append((name, body["hash"]))
     return found
+
+
+def _signed_checkpoint(runtime, source: "AuditCheckpoint | str") -> tuple[dict, str]:
+    """A checkpoint's signed body and its signer's fingerprint, from the store.
+
+    Raises VaultError, InvalidSignature, ValueError, KeyError or TypeError when
+    the stored copy is missing, unreadable or not signed as it says.
+    """
+    from vault.crypto import fingerprint, load_public_pem
+    from vault.sealing import read_sealed
+
+    if isinstance(source, str):
+        with runtime.store.open(source) as stream:
+            data = stream.read(MAX_CHECKPOINT_BYTES)
+    elif source.wrapped_key is None:
+        with runtime.store.open(source.object_key) as stream:
+            data = stream.read(MAX_CHECKPOINT_BYTES)
+    else:
+        data = read_sealed(runtime, source, source.object_key)
+
+    document = json.loads(data)
+    body = document["checkpoint"]
+    key = load_public_pem(document["public_key"].encode())
+    key.verify(base64.b64decode(document["signature"]), canonical_json(body))
+    if not isinstance(body["seq"], int) or not isinstance(body["hash"], str):
+        raise ValueError("the checkpoint names no event")
+    return body, fingerprint(key)

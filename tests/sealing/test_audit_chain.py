@@ -1,9 +1,11 @@
 """The audit log's hash chain: `vault audit verify` names the first bad event."""
 
+import json
+
 from sqlalchemy import select, text
 
 from tests.sealing.conftest import LASID
-from vault.audit import AuditChainHead, event_hash, verify_chain
+from vault.audit import CHECKPOINT_PREFIX, AuditChainHead, event_hash, verify_chain
 from vault.models import AuditEvent
 
 
@@ -97,6 +99,38 @@ def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(world, sealed, run
     code, output = verify(vault_command)
     assert code == 1
     assert "checkpoint" in output and "rewritten" in output
+
+
+def test_deleting_the_checkpoint_rows_hides_no_checkpoint(world, sealed, runtime,
+                                                          vault_command):
+    """The rows that point to the checkpoints are deleted and the chain rewritten:
+    the checkpoints themselves are still listed in write-once storage."""
+    with runtime.sessions() as session, session.begin():
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        events[1].details = {"exam": "regional_core", "passed": False}
+        prev = events[0].hash
+        for event in events[1:]:
+            event.prev_hash = prev
+            prev = event.hash = event_hash(event, prev)
+        session.execute(text("UPDATE audit_chain_head SET hash = :h"), {"h": prev})
+        session.execute(text("DELETE FROM audit_checkpoints"))
+
+    code, output = verify(vault_command)
+
+    assert code == 1
+    assert "checkpoint object auditcheckpoint" in output and "rewritten" in output
+
+
+def test_a_checkpoint_is_stored_as_signed_plaintext_without_names(world, sealed,
+                                                                  runtime):
+    keys = list(runtime.store.keys(CHECKPOINT_PREFIX))
+    assert len(keys) == 1
+    with runtime.store.open(keys[0]) as stream:
+        document = json.loads(stream.read())
+
+    assert set(document) == {"checkpoint", "signature", "public_key"}
+    assert document["checkpoint"]["seq"] > 0
+    assert "Jordan" not in json.dumps(document)
 
 
 def test_a_checkpoint_is_written_on_demand(world, sealed, runtime, vault_command):

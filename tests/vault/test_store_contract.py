@@ -87,6 +87,19 @@ def test_put_open_stat_delete(store):
     assert list(store.keys()) == []
 
 
+def test_keys_list_by_prefix(store):
+    for key in ("auditcheckpoint1", "auditcheckpoint2", "audit9", "aud", "xyz1"):
+        store.put(key, io.BytesIO(b"x"))
+
+    assert sorted(store.keys("auditcheckpoint")) == ["auditcheckpoint1",
+                                                     "auditcheckpoint2"]
+    assert sorted(store.keys("aud")) == ["aud", "audit9", "auditcheckpoint1",
+                                         "auditcheckpoint2"]
+    assert sorted(store.keys()) == ["aud", "audit9", "auditcheckpoint1",
+                                    "auditcheckpoint2", "xyz1"]
+    assert list(store.keys("nothing")) == []
+
+
 def test_an_interrupted_put_leaves_nothing(store):
     with pytest.raises(StorageError):
         store.put("half", Exploding(PART_SIZE + (5 << 20)))
@@ -110,7 +123,7 @@ def test_keys_must_be_opaque_ids(store):
 
 
 def test_a_large_object_streams_through_in_bounded_memory(store):
-    size = 8 * PART_SIZE + 12345
+    size = 12 * PART_SIZE + 12345
     source = Generated(size)
 
     tracemalloc.start()
@@ -121,8 +134,10 @@ def test_a_large_object_streams_through_in_bounded_memory(store):
         tracemalloc.stop()
 
     assert store.stat("large").size == size
-    # The parts in flight and the one being read, however large the object.
-    bound = (PARALLEL_PARTS + 3) * PART_SIZE
+    # The parts in flight and the one being read (its pieces, their join and
+    # minio's copy without its look-ahead byte), plus a part's worth of slack
+    # for buffers: however large the object.
+    bound = (PARALLEL_PARTS + 4) * PART_SIZE
     assert peak < bound < size, f"peak {peak / 2**20:.1f} MiB"
     digest = hashlib.sha256()
     with store.open("large") as stream:

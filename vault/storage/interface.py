@@ -68,8 +68,9 @@ class ObjectStore(ABC):
         """The moment the object's lock ends (aware UTC), or None if unlocked."""
 
     @abstractmethod
-    def keys(self) -> Iterator[str]:
-        """Every key in the store, in no particular order."""
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key in the store that starts with `prefix`, in no particular
+        order."""
 
     @abstractmethod
     def ping(self) -> None:

@@ -160,11 +160,14 @@ class LocalObjectStore(ObjectStore):
             partial.unlink(missing_ok=True)
         return current is None
 
-    def keys(self) -> Iterator[str]:
-        for folder, subfolders, names in os.walk(self.root):
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        # Keys lie in folders named by their first four characters.
+        top = self.root / prefix[:2] / prefix[2:4] if len(prefix) >= 4 else self.root
+        for folder, subfolders, names in os.walk(top):
             subfolders[:] = [name for name in subfolders
                              if name not in (PARTIAL_DIR, LOCK_DIR)]
-            yield from (name for name in names if name.isalnum())
+            yield from (name for name in names
+                        if name.isalnum() and name.startswith(prefix))
 
     def ping(self) -> None:
         if not self.root.is_dir() or not os.access(self.root, os.W_OK):

@@ -229,11 +229,12 @@ class S3ObjectStore(ObjectStore):
                              f"{', '.join(LOCK_MODES)}.", code="bad_configuration")
         return Retention(mode, _as_utc(retain_until))
 
-    def keys(self) -> Iterator[str]:
+    def keys(self, prefix: str = "") -> Iterator[str]:
         subject = f"the objects under {self.bucket}/{self.prefix}"
         with self._edge("list", subject):
+            listing = (self._listing_prefix or "") + prefix
             for item in self.client.list_objects(self.bucket, recursive=True,
-                                                 prefix=self._listing_prefix):
+                                                 prefix=listing or None):
                 key = self._key_of(item.object_name or "")
                 if key and not item.is_dir and not item.is_delete_marker:
                     yield key

@@ -96,6 +96,15 @@ def test_duplicate_district_and_unknown_token_owner(vault_cli):
     assert nobody.exit_code == 1
 
 
+@pytest.mark.parametrize("code", ["A B", "A/B", "<X>", "ÄÖ", "D\x01", "X" * 17])
+def test_a_district_code_is_letters_digits_and_dashes(vault_cli, code):
+    vault_cli("init")
+    refused = vault_cli("district", "add", code, "Some Schools")
+    assert refused.exit_code == 1
+    assert "letters, digits, dashes or underscores" in refused.output
+    assert vault_cli("district", "add", "RIVER-BEND_2", "River Bend").exit_code == 0
+
+
 def test_demo_loads_and_prints_how_to_sign_in(vault_cli, tmp_path):
     vault_cli("init")
     loaded = vault_cli("demo")

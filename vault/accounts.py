@@ -1,22 +1,27 @@
 """Districts, people, their grants, passwords and API tokens."""
 
 import hashlib
+import re
 import secrets
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from vault.errors import Conflict, InvalidRequest, NotFound
-from vault.models import ApiToken, District, DistrictGrant, Person, utcnow
+from vault.models import ApiToken, District, DistrictGrant, Person
 
 ROLES = ("operator", "auditor", "district_admin", "uploader", "exam_provider")
 DISTRICT_STAFF = ("district_admin", "uploader")
 ROLES_WITH_DISTRICTS = DISTRICT_STAFF + ("auditor",)
 MIN_PASSWORD_LENGTH = 12
 TOKEN_PREFIX = "mec_"
+# A token's last use is written at most this often, so requests seldom write.
+TOKEN_USE_GRAIN = timedelta(minutes=5)
+# Letters, digits, dashes and underscores: a code goes into addresses as it is.
+DISTRICT_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,15}")
 
 _hasher = PasswordHasher()
 
@@ -27,6 +32,14 @@ def add_district(session: Session, code: str, name: str,
     code = code.strip().upper()
     if not code or not name.strip():
         raise InvalidRequest("A district needs a code and a name.")
+    if not DISTRICT_CODE.fullmatch(code):
+        raise InvalidRequest("A district code is 1 to 16 letters, digits, dashes or "
+                             "underscores (A-Z, 0-9, - and _), e.g. RIVERBEND-ISD.",
+                             code="invalid_district_code")
+    if not name.isprintable() or len(name) > 200:
+        raise InvalidRequest("A district's name is at most 200 characters, with no "
+                             "line breaks or control characters.",
+                             code="invalid_district_name")
     if session.scalar(select(District).where(District.code == code)):
         raise Conflict(f"District {code} already exists.", code="district_exists")
     district = District(code=code, name=name.strip(),
@@ -118,15 +131,34 @@ def create_token(session: Session, person: Person) -> str:
     return token
 
 
-def person_for_token(session: Session, token: str) -> Person | None:
-    """The active person a bearer token belongs to, or None."""
+def active_token(session: Session, token: str) -> ApiToken | None:
+    """The unrevoked token of an active person that `token` is, or None."""
     found = session.scalar(
         select(ApiToken).where(ApiToken.token_hash == _token_hash(token),
                                ApiToken.revoked_at.is_(None)))
     if found is None or not found.person.active:
         return None
-    found.last_used_at = utcnow()
-    return found.person
+    return found
+
+
+def person_for_token(session: Session, token: str) -> Person | None:
+    """The active person a bearer token belongs to, or None."""
+    found = active_token(session, token)
+    return found.person if found is not None else None
+
+
+def token_use_is_stale(token: ApiToken, now: datetime) -> bool:
+    """True when the token's recorded last use is older than TOKEN_USE_GRAIN."""
+    return token.last_used_at is None or token.last_used_at < now - TOKEN_USE_GRAIN
+
+
+def note_token_use(session: Session, token_id: int, now: datetime) -> None:
+    """Record that a token was used at `now` (to within TOKEN_USE_GRAIN)."""
+    session.execute(update(ApiToken).where(
+        ApiToken.id == token_id,
+        or_(ApiToken.last_used_at.is_(None),
+            ApiToken.last_used_at < now - TOKEN_USE_GRAIN))
+        .values(last_used_at=now))
 
 
 def _token_hash(token: str) -> str:

@@ -23,6 +23,8 @@ from typing import BinaryIO, Protocol
 from vault.errors import VaultError
 
 COPY_CHUNK = 1 << 20
+# A store write following an upload gives up when the body stalls this long.
+STALL_SECONDS = 300
 
 
 class UploadTooLarge(VaultError):
@@ -171,7 +173,9 @@ class _Follower(io.RawIOBase):
         spool = self._spool
         with spool._progress:
             while self._position >= spool.size and spool._state == WRITING:
-                spool._progress.wait()
+                if not spool._progress.wait(STALL_SECONDS):
+                    raise OSError(f"No bytes of the upload arrived for "
+                                  f"{STALL_SECONDS} seconds.")
             if spool._state == ABANDONED:
                 raise OSError("The upload was abandoned before it was complete.")
             available = spool.size - self._position

@@ -14,13 +14,26 @@ from sqlalchemy.orm import Session
 
 from retention.dates import retention_date
 from vault import access, rules
-from vault.accounts import DISTRICT_STAFF, district_by_code, person_for_token
+from vault.accounts import (
+    DISTRICT_STAFF,
+    active_token,
+    district_by_code,
+    note_token_use,
+    token_use_is_stale,
+)
 from vault.audit import record_event
 from vault.certificates import issue_certificate, open_certificate
 from vault.documents import open_document, store_document
 from vault.errors import Forbidden, InvalidRequest, VaultError
 from vault.exams import record_exam_results
-from vault.models import District, EvidenceDocument, ExamResult, Person, Student
+from vault.models import (
+    District,
+    EvidenceDocument,
+    ExamResult,
+    Person,
+    Student,
+    utcnow,
+)
 from vault.students import (
     enrol_student,
     parse_date,
@@ -59,14 +72,21 @@ def endpoint(*roles: str) -> Callable:
 
 
 def _bearer(session: Session) -> Person:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    person = None
-    if scheme.lower() == "bearer" and token.strip():
-        person = person_for_token(session, token.strip())
-    if person is None:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    token = None
+    if scheme.lower() == "bearer" and secret.strip():
+        token = active_token(session, secret.strip())
+    if token is None:
         raise Unauthorized("Sign in with `Authorization: Bearer TOKEN`; ask the "
                            "operator for a token.")
-    return person
+
+    # Its own short transaction: the request's stays free of writes until its
+    # work is done, so a long upload holds no lock (SQLite has one for all).
+    now = utcnow()
+    if token_use_is_stale(token, now):
+        with transaction() as own:
+            note_token_use(own, token.id, now)
+    return token.person
 
 
 def _json_body():

@@ -8,7 +8,7 @@ import logging
 import uuid
 
 from flask import Flask, g, jsonify, render_template, request
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from vault.errors import InvalidRequest, VaultError
@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_refuse_nul_characters)
     app.register_error_handler(VaultError, _vault_error)
     app.register_error_handler(DataError, _unstorable_value)
+    app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
@@ -82,6 +83,15 @@ def _unstorable_value(error: DataError):
     return error_response(400, "invalid_characters", "The request holds a value the "
                           "vault cannot store, such as a NUL character. Correct it "
                           "and send it again.")
+
+
+def _database_unavailable(error: OperationalError):
+    # The database did not answer in time (down, or SQLite busy past its
+    # timeout): a condition to retry, not a fault of the request.
+    log.warning("database_unavailable request_id=%s error=%s", g.get("request_id"),
+                type(error.orig).__name__)
+    return error_response(503, "database_unavailable", "The database is busy or "
+                          "not answering; try again in a moment.")
 
 
 def _http_error(error: HTTPException):

@@ -26,7 +26,18 @@ class VaultRequest(Request):
             # Only for a caller already known: the store starts on the bytes
             # while the rest of the body arrives.
             spool.stream_into(partial(ObjectUpload, vault))
+        self.__dict__.setdefault("_upload_spools", []).append(spool)
         return spool
+
+    def close(self) -> None:
+        """Close every spool this request made, also those of a body broken off
+        mid-part that the form parser dropped: their store writes are abandoned
+        and their temporary files go."""
+        try:
+            super().close()
+        finally:
+            for spool in self.__dict__.pop("_upload_spools", []):
+                spool.close()
 
     def make_form_data_parser(self) -> FormDataParser:
         # The body is read in pieces of this size: werkzeug's 64 KiB costs a

@@ -7,6 +7,7 @@ worker turns that into a `malformed` rejection.
 
 import io
 import os
+import re
 import time
 import zlib
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import BinaryIO
 
 import pikepdf
 from pypdf import PdfReader
-from pypdf.errors import PyPdfError
+from pypdf.errors import LimitReachedError, PyPdfError
 
 from ingest.errors import DocumentRejected
 from vault.config import CheckLimits
@@ -49,6 +50,13 @@ TEXT_FAILURES = (
     zlib.error,
 )
 
+# How pypdf says a stream inflated past its limit (a decompression bomb), as
+# opposed to its other limits (tokens per stream), which only end the text.
+DECOMPRESSION_LIMIT = "while decompressing"
+BOMB_MESSAGE = (
+    "The PDF holds compressed content that expands to far more than any document "
+    "needs. Print the document to PDF again and upload that copy."
+)
 NOT_PDF_MESSAGE = "The file is not a PDF. Upload the document saved as a PDF."
 ENCRYPTED_MESSAGE = (
     "The PDF is password-protected. Upload a copy without a password."
@@ -81,8 +89,10 @@ ACTIVE_CODES = ("javascript", "launch_action", "embedded_files", "xfa_form")
 ATTACHMENT_NAMES_SHOWN = 5
 ATTACHMENT_NAME_CHARS = 80
 
-# Every key and name `_active_codes` looks for contains one of these.
+# Every key and name `_active_codes` looks for contains one of these, unless the
+# action's type `/S` is itself an indirect object (`/S 6 0 R`).
 ACTIVE_MARKS = (b"/JS", b"/JavaScript", b"/Launch", b"/EmbeddedFile", b"/EF")
+INDIRECT_ACTION = re.compile(rb"/S\s+\d+\s+\d+\s+R")
 JAVASCRIPT = pikepdf.Name("/JavaScript")
 LAUNCH = pikepdf.Name("/Launch")
 EMBEDDED_FILE = pikepdf.Name("/EmbeddedFile")
@@ -133,6 +143,7 @@ def inspect_pdf(stream: BinaryIO, limits: CheckLimits) -> PdfVerdict:
     with _open_with_qpdf(upload) as pdf:
         warnings = _opening_warnings(pdf)
         pages = _count_pages(pdf, limits)
+        _refuse_too_many_objects(pdf, limits)
         warnings.update(_active_content_warnings(pdf))
         text = _extract_text(upload, pdf, limits)
 
@@ -215,6 +226,18 @@ def _count_pages(pdf: pikepdf.Pdf, limits: CheckLimits) -> int:
     return pages
 
 
+def _refuse_too_many_objects(pdf: pikepdf.Pdf, limits: CheckLimits) -> None:
+    """A document of more objects than limits.max_objects is refused quickly:
+    real reports have far fewer, and each object costs the check time."""
+    objects = len(pdf.objects)
+    if objects > limits.max_objects:
+        raise DocumentRejected(
+            "malformed",
+            f"The PDF is built of {objects:,} parts, more than the vault checks "
+            f"({limits.max_objects:,}). Print it to PDF again or split it.",
+        )
+
+
 def _active_content_warnings(pdf: pikepdf.Pdf) -> dict[str, str]:
     """Warnings for JavaScript, launch actions, attachments and XFA forms."""
     codes, attachments = set(), set()
@@ -271,7 +294,8 @@ def _is_suspect(obj: object) -> bool:
 
     header = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
     serialized = header.unparse(resolved=True)
-    return any(mark in serialized for mark in ACTIVE_MARKS)
+    return (any(mark in serialized for mark in ACTIVE_MARKS)
+            or INDIRECT_ACTION.search(serialized) is not None)
 
 
 def _is_container(obj: object) -> bool:
@@ -330,18 +354,28 @@ def _extract_text(upload: _Upload, pdf: pikepdf.Pdf, limits: CheckLimits) -> str
 
     deadline = time.monotonic() + TEXT_SECONDS
     for source in (upload.open, lambda: _repaired_copy(pdf)):
+        if time.monotonic() > deadline:
+            break
         try:
             with source() as stream:
                 return _read_text(stream, limits.text_chars, deadline)
+        except LimitReachedError as error:
+            if DECOMPRESSION_LIMIT in str(error):
+                raise DocumentRejected("malformed", BOMB_MESSAGE) from error
         except TEXT_FAILURES:
             continue
     return ""
 
 
 def _repaired_copy(pdf: pikepdf.Pdf) -> io.BytesIO:
-    """The document as qpdf rewrites it: rebuilt cross-references, no encryption."""
+    """The document as qpdf rewrites it: rebuilt cross-references, no encryption.
+
+    Streams are copied as they are, never decoded: a small stream that inflates
+    to gigabytes (a decompression bomb) costs no more than its own bytes.
+    """
     buffer = io.BytesIO()
-    pdf.save(buffer)
+    pdf.save(buffer, stream_decode_level=pikepdf.StreamDecodeLevel.none,
+             compress_streams=False)
     buffer.seek(0)
     return buffer
 

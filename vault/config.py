@@ -14,6 +14,7 @@ class CheckLimits:
     wall_seconds: float = 30.0
     memory_mb: int = 1024
     max_pages: int = 2000
+    max_objects: int = 300_000
     text_chars: int = 200_000
 
 
@@ -74,6 +75,7 @@ class Settings:
             wall_seconds=float(env.get("VAULT_CHECK_WALL_SECONDS", 30)),
             memory_mb=int(env.get("VAULT_CHECK_MEMORY_MB", 1024)),
             max_pages=int(env.get("VAULT_MAX_PAGES", 2000)),
+            max_objects=int(env.get("VAULT_MAX_OBJECTS", 300_000)),
         )
         s3 = S3Settings(
             endpoint=env.get("VAULT_S3_ENDPOINT", ""),

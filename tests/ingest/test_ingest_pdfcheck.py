@@ -2,6 +2,7 @@
 
 import io
 import re
+import zlib
 
 import pytest
 
@@ -71,10 +72,17 @@ def test_text_comes_from_the_repaired_copy_when_pypdf_cannot_open(one_page_pdf):
             b" /A << /S /Launch /F (calc.exe) >> >>]",
             "launch_action",
         ),
+        (
+            b"/OpenAction 4 0 R",
+            (b"<< /S 5 0 R /F (calc.exe) >>", b"/Launch"),
+            b"",
+            "launch_action",
+        ),
         (ATTACHMENT, (ATTACHED_FILE,), b"", "embedded_files"),
         (b"/AcroForm << /Fields [] /XFA 4 0 R >>", (b"[]",), b"", "xfa_form"),
     ],
-    ids=["escaped-js-action", "js-name-tree", "nested-launch", "attachment", "xfa"],
+    ids=["escaped-js-action", "js-name-tree", "nested-launch", "indirect-launch-type",
+         "attachment", "xfa"],
 )
 def test_active_content_is_accepted_with_its_warning(
     one_page_pdf, catalog, more, page, code
@@ -109,6 +117,29 @@ def test_forms_submit_buttons_and_goto_actions_are_not_warnings(one_page_pdf):
     verdict = inspect(one_page_pdf(catalog, field, page=b"/Annots [4 0 R]"))
 
     assert verdict.warnings == ()
+
+
+def test_a_decompression_bomb_is_malformed(one_page_pdf):
+    """A few hundred bytes that inflate, twice over, to 200 MB of page content."""
+    inner = zlib.compress(b" " * (200 << 20), 9)
+    outer = zlib.compress(inner, 9)
+    content = (b"<< /Length %d /Filter [/FlateDecode /FlateDecode] >>\nstream\n%s"
+               b"\nendstream" % (len(outer), outer))
+
+    with pytest.raises(DocumentRejected) as caught:
+        inspect(one_page_pdf(b"", content, HELLO_OBJECTS[1], page=HELLO_PAGE))
+    assert caught.value.code == "malformed"
+    assert "expands" in caught.value.message
+
+
+def test_a_document_of_too_many_objects_is_refused(one_page_pdf):
+    objects = [b"<< /N %d >>" % number for number in range(60)]
+
+    with pytest.raises(DocumentRejected) as caught:
+        inspect(one_page_pdf(b"", *objects), CheckLimits(max_objects=50))
+    assert caught.value.code == "malformed"
+    assert "63 parts" in caught.value.message
+    assert inspect(one_page_pdf(b"", *objects[:40]), CheckLimits(max_objects=50))
 
 
 def test_page_tree_without_pages_is_malformed(pdf_from_objects):

@@ -1,6 +1,5 @@
 """Exam results as the exam provider reports them."""
 
-import math
 from datetime import date
 
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from vault.access import LASID
 from vault.audit import record_event
 from vault.errors import InvalidRequest
 from vault.models import ExamResult, Person, Student
+from vault.students import iso_date
 
 MAX_BATCH = 10_000
 MIN_SCORE = 0
@@ -67,12 +67,12 @@ def _validated(session: Session, item, today: date) -> ExamResult:
     if not isinstance(lasid, str) or not LASID.fullmatch(lasid):
         raise ResultRejected("invalid_lasid", "`lasid` must be ten digits as a string.")
     exam = item.get("exam")
-    if exam not in rules.EXAMS:
+    if not isinstance(exam, str) or exam not in rules.EXAMS:
         raise ResultRejected("invalid_exam", f"`exam` must be one of "
                              f"{', '.join(rules.EXAMS)}.")
     try:
-        taken_on = date.fromisoformat(item.get("taken_on"))
-    except (TypeError, ValueError):
+        taken_on = iso_date(item.get("taken_on"))
+    except ValueError:
         raise ResultRejected("invalid_date", "`taken_on` must be YYYY-MM-DD.") from None
     if taken_on > today:
         raise ResultRejected("date_in_future", "`taken_on` cannot be in the future.")
@@ -80,9 +80,10 @@ def _validated(session: Session, item, today: date) -> ExamResult:
         raise ResultRejected("invalid_date", f"`taken_on` cannot be before "
                              f"{rules.EARLIEST_DATE.isoformat()}.")
     score = item.get("score")
+    # NaN and the infinities fall outside the range too; a comparison, unlike
+    # math.isfinite, takes a 400-digit integer without overflowing.
     if score is not None and (isinstance(score, bool)
                               or not isinstance(score, (int, float))
-                              or not math.isfinite(score)
                               or not MIN_SCORE <= score <= MAX_SCORE):
         raise ResultRejected("invalid_score", f"`score` must be a number from "
                              f"{MIN_SCORE} to {MAX_SCORE}, or left out.")

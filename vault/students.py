@@ -1,5 +1,6 @@
 """The student roster, module dates, and what the rules make of a record."""
 
+import re
 from datetime import date
 
 from sqlalchemy import select
@@ -12,6 +13,8 @@ from vault.errors import Forbidden, InvalidRequest, NotFound
 from vault.models import District, ExamResult, ModuleCompletion, Person, Student
 
 MIN_COHORT, MAX_COHORT = 2000, 2100
+COHORT_TEXT = re.compile(r"[0-9]{4}")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def enrol_student(session: Session, actor: Person, lasid: str, district: District,
@@ -53,7 +56,7 @@ def _student_fields(fields: dict) -> dict:
                                  code="invalid_field", status=422)
         values[name] = value.strip()
     cohort = fields.get("cohort")
-    if isinstance(cohort, str) and cohort.isdigit():
+    if isinstance(cohort, str) and COHORT_TEXT.fullmatch(cohort):
         cohort = int(cohort)
     if not isinstance(cohort, int) or isinstance(cohort, bool) or not (
             MIN_COHORT <= cohort <= MAX_COHORT):
@@ -110,11 +113,19 @@ def student_completeness(session: Session, student: Student, today: date) -> dic
     return rules.completeness(record_facts(session, student), today)
 
 
+def iso_date(value: object) -> date:
+    """A date written exactly YYYY-MM-DD; ValueError for anything else (Python
+    would also read 20250101 or 2025-W01-1)."""
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        raise ValueError("not a date as YYYY-MM-DD")
+    return date.fromisoformat(value)
+
+
 def parse_date(value, field: str = "completed_on") -> date:
     """An ISO date (YYYY-MM-DD) or an InvalidRequest naming the field."""
     try:
-        day = date.fromisoformat(value)
-    except (TypeError, ValueError) as error:
+        day = iso_date(value)
+    except ValueError as error:
         raise InvalidRequest(f"`{field}` must be a date as YYYY-MM-DD.",
                              code="invalid_date", status=422) from error
     if day < rules.EARLIEST_DATE:

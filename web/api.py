@@ -90,6 +90,7 @@ def _bearer(session: Session) -> Person:
 
 
 def _json_body():
+    request.get_data(cache=True)  # a body over the limit is a 413, not bad JSON
     try:
         body = request.get_json(silent=True)
     except RecursionError:
@@ -235,7 +236,7 @@ def post_certificate(session: Session, person: Person, lasid: str):
     """Issue certificates."""
     student = access.visible_student(session, person, lasid)
     level = _json_object().get("level")
-    if level not in rules.LEVELS:
+    if not isinstance(level, str) or level not in rules.LEVELS:
         raise InvalidRequest(f"`level` must be one of {', '.join(rules.LEVELS)}.",
                              code="invalid_level", status=422)
     certificate = issue_certificate(runtime(), session, person, student, level,
@@ -287,8 +288,11 @@ def document_json(document: EvidenceDocument) -> dict:
 
 def _student_json(session: Session, student: Student) -> dict:
     modules = {m.module: m.completed_on.isoformat() for m in student.modules}
+    # The Certification Exam module is done with the first passed Regional Core
+    # exam; the statewide levels' exams have their own results.
     passed = session.scalar(
         select(ExamResult.taken_on).where(ExamResult.lasid == student.lasid,
+                                          ExamResult.exam == "regional_core",
                                           ExamResult.passed.is_(True))
         .order_by(ExamResult.taken_on).limit(1))
     if passed is not None:

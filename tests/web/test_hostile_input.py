@@ -19,7 +19,7 @@ def people(world):
 
 
 @pytest.mark.parametrize("score", [float("inf"), float("-inf"), float("nan"), -5,
-                                   1e308, "84", True])
+                                   1e308, "84", True, 10**400])
 def test_an_exam_score_must_be_a_finite_number_in_range(world, people, score):
     answer = world.call("POST", "/api/v1/exam-results", people["exam"], json=[
         {"lasid": LASID, "exam": "regional_core", "taken_on": "2026-11-18",
@@ -60,11 +60,39 @@ def test_names_with_control_characters_are_refused(world, people, name):
     assert name not in answer.get_data(as_text=True)
 
 
-def test_a_certificate_names_its_level(world, people):
+@pytest.mark.parametrize("body", [{}, {"level": ["regional_core"]},
+                                  {"level": {"regional_core": 1}}])
+def test_a_certificate_names_its_level(world, people, body):
     answer = world.call("POST", f"/api/v1/students/{LASID}/certificates",
-                        people["op"], json={})
+                        people["op"], json=body)
     assert answer.status_code == 422
     assert answer.json["error"]["code"] == "invalid_level"
+
+
+@pytest.mark.parametrize("cohort", ["²⁰²⁷", "٢٠٢٧", "２０２７", "²", "27", [2027]])
+def test_a_cohort_is_a_year_in_ascii_digits(world, people, cohort):
+    answer = world.enrol(people["up"], "0400055503", cohort=cohort)
+    assert answer.status_code == 422
+    assert answer.json["error"]["code"] == "invalid_field"
+
+
+def test_an_exam_named_by_a_list_is_refused_not_crashed(world, people):
+    answer = world.call("POST", "/api/v1/exam-results", people["exam"], json=[
+        {"lasid": LASID, "exam": ["regional_core"], "taken_on": "2026-11-18",
+         "passed": True}])
+    assert answer.status_code == 200
+    assert answer.json["rejected"][0]["code"] == "invalid_exam"
+
+
+@pytest.mark.parametrize("day", ["20261001", "2026-W40-4", "2026-274", "2026-10-01T00"])
+def test_a_date_is_written_exactly_year_month_day(world, people, day):
+    module = world.call("PUT", f"/api/v1/students/{LASID}/modules/presentation",
+                        people["up"], json={"completed_on": day})
+    assert module.status_code == 422
+    assert module.json["error"]["code"] == "invalid_date"
+    exam = world.call("POST", "/api/v1/exam-results", people["exam"], json=[
+        {"lasid": LASID, "exam": "regional_core", "taken_on": day, "passed": True}])
+    assert exam.json["rejected"][0]["code"] == "invalid_date"
 
 
 @pytest.mark.parametrize("day", ["1000-01-01", "0001-01-01", "1999-12-31"])

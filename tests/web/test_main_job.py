@@ -198,6 +198,22 @@ def test_exam_results_are_checked_one_by_one(world, people):
     assert resent.json["accepted"] == 1
 
 
+def test_the_exam_module_is_done_with_the_first_passed_regional_core(world, people):
+    world.enrol(people["up1"], LASID)
+    world.call("POST", "/api/v1/exam-results", people["exam"], json=[
+        {"lasid": LASID, "exam": "statewide_basic", "taken_on": "2026-01-05",
+         "passed": True},
+        {"lasid": LASID, "exam": "regional_core", "taken_on": "2026-02-01",
+         "passed": False},
+        {"lasid": LASID, "exam": "regional_core", "taken_on": "2026-03-02",
+         "passed": True}])
+
+    modules = world.call("GET", f"/api/v1/students/{LASID}", people["up1"]).json[
+        "modules"]
+
+    assert modules["certification_exam"] == "2026-03-02"
+
+
 def test_module_dates_are_validated(world, people):
     world.enrol(people["up1"], LASID)
     path = f"/api/v1/students/{LASID}/modules"

@@ -41,6 +41,11 @@ def package_verify(zip_file: str, expected: str | None) -> None:
     if report.verified:
         click.echo("VERIFIED: the signature holds, every file matches its hash, "
                    "nothing is missing or extra")
+        if not expected:
+            click.echo("NOTE: the key came with the package. To know the vault "
+                       "signed it, compare the key above with the fingerprint the "
+                       "operator publishes (`vault keys list`), or run again with "
+                       "--fingerprint.")
         return
     for problem in report.problems:
         click.echo(f"FAILED: {problem}")

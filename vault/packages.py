@@ -46,6 +46,9 @@ PUBLIC_KEY = "public-key.pem"
 FINGERPRINT = "public-key.sha256"
 README = "README.txt"
 FIXED_FILES = (MANIFEST, SIGNATURE, PUBLIC_KEY, FINGERPRINT, README)
+# The most each signed-for file can hold; the README is not read at all.
+FIXED_LIMITS = {MANIFEST: 8 << 20, SIGNATURE: 1024, PUBLIC_KEY: 4096,
+                FINGERPRINT: 1024}
 COPY_CHUNK = 1 << 20
 # What zipfile raises for a damaged member: a bad CRC, a broken deflate stream.
 DAMAGED = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError)
@@ -276,12 +279,21 @@ def verify_zip(source, expected_fingerprint: str | None = None) -> ZipReport:
         names = [info.filename for info in archive.infolist()]
         for name in sorted({name for name in names if names.count(name) > 1}):
             report.problems.append(f"{name} appears more than once in the zip")
-        fixed = {name: _read(archive, name, report) for name in FIXED_FILES}
+        fixed = {name: _read(archive, name, limit, report)
+                 for name, limit in FIXED_LIMITS.items()}
+        if README not in names:
+            report.problems.append(f"{README} is missing from the zip")
         manifest = _authentic_manifest(fixed, expected_fingerprint, report)
         if manifest is None:
             return report
 
-        expected = _expected_files(manifest)
+        try:
+            expected = _expected_files(manifest)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            report.problems.append(f"{MANIFEST} is signed but lists its files in a "
+                                   f"form this vault never writes "
+                                   f"({type(error).__name__})")
+            return report
         for name in sorted(set(names) - set(expected) - set(FIXED_FILES)):
             report.problems.append(f"{name} is in the zip but not in the manifest "
                                    f"(an extra file)")
@@ -290,14 +302,24 @@ def verify_zip(source, expected_fingerprint: str | None = None) -> ZipReport:
     return report
 
 
-def _read(archive: zipfile.ZipFile, name: str, report: ZipReport) -> bytes | None:
+def _read(archive: zipfile.ZipFile, name: str, limit: int,
+          report: ZipReport) -> bytes | None:
+    """A small file of the package, refused when it is (or inflates to) more
+    than `limit` bytes, so that a zip bomb costs nothing."""
     try:
-        return archive.read(name)
+        with archive.open(name) as entry:
+            data = entry.read(limit + 1)
     except KeyError:
         report.problems.append(f"{name} is missing from the zip")
+        return None
     except DAMAGED as error:
         report.problems.append(f"{name} is damaged in the zip: {error}")
-    return None
+        return None
+    if len(data) > limit:
+        report.problems.append(f"{name} is larger than a package's {name} can be "
+                               f"({limit} bytes)")
+        return None
+    return data
 
 
 def _authentic_manifest(fixed: dict[str, bytes | None], expected_fingerprint,
@@ -327,9 +349,15 @@ def _authentic_manifest(fixed: dict[str, bytes | None], expected_fingerprint,
                                f"changed")
         return None
 
-    manifest = json.loads(fixed[MANIFEST])
-    report.package_id = manifest.get("package_id")
-    if manifest.get("signing_key", {}).get("fingerprint") != report.fingerprint:
+    try:
+        manifest = json.loads(fixed[MANIFEST])
+        report.package_id = str(manifest.get("package_id"))
+        signer = manifest.get("signing_key", {}).get("fingerprint")
+    except (AttributeError, ValueError) as error:
+        report.problems.append(f"{MANIFEST} is signed but is not a package manifest "
+                               f"({type(error).__name__})")
+        return None
+    if signer != report.fingerprint:
         report.problems.append("the manifest names another signing key than "
                                f"{PUBLIC_KEY}")
     if canonical_json(manifest) != fixed[MANIFEST]:
@@ -338,9 +366,15 @@ def _authentic_manifest(fixed: dict[str, bytes | None], expected_fingerprint,
 
 
 def _expected_files(manifest: dict) -> dict[str, tuple[str, int]]:
+    """The files the manifest lists, by name; ValueError (or a lookup error) for
+    a manifest of another shape."""
     expected = {}
     for entry in manifest.get("documents", []) + manifest.get("certificates", []):
-        expected[entry["file"]] = (entry["sha256"], entry["size"])
+        name, sha256, size = entry["file"], entry["sha256"], entry["size"]
+        if not (isinstance(name, str) and isinstance(sha256, str)
+                and type(size) is int and size >= 0):
+            raise ValueError("a file entry needs a name, a SHA-256 and a size")
+        expected[name] = (sha256, size)
     return expected
 
 
@@ -349,7 +383,8 @@ def _check_file(archive: zipfile.ZipFile, name: str, sha256: str, size: int,
     digest, length = hashlib.sha256(), 0
     try:
         with archive.open(name) as entry:
-            while chunk := entry.read(COPY_CHUNK):
+            # One byte past the sealed size is enough to tell it differs.
+            while length <= size and (chunk := entry.read(COPY_CHUNK)):
                 digest.update(chunk)
                 length += len(chunk)
     except KeyError:
@@ -360,7 +395,10 @@ def _check_file(archive: zipfile.ZipFile, name: str, sha256: str, size: int,
         return
 
     report.files_checked += 1
-    if length != size:
+    if length > size:
+        report.problems.append(f"{name} has more than the {size} bytes the manifest "
+                               f"sealed")
+    elif length < size:
         report.problems.append(f"{name} has {length} bytes; the manifest sealed "
                                f"{size}")
     elif digest.hexdigest() != sha256:

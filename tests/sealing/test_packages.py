@@ -2,6 +2,7 @@
 
 import io
 import json
+import tracemalloc
 import zipfile
 
 import pytest
@@ -129,6 +130,77 @@ def test_a_package_signed_by_another_key_is_refused_when_a_key_is_expected(
     report = verify_zip(io.BytesIO(data), expected_fingerprint="00" * 32)
     assert not report.verified
     assert "not by the expected" in report.problems[0]
+
+
+def bomb_in_place_of(data: bytes, target: str, megabytes: int = 200) -> bytes:
+    """The zip with `target` replaced by zeros that inflate to `megabytes`."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target_zip:
+        for name in source.namelist():
+            if name != target:
+                target_zip.writestr(name, source.read(name))
+        with target_zip.open(target, "w") as entry:
+            for _ in range(megabytes):
+                entry.write(bytes(1 << 20))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("target", ["README.txt", "manifest.json", "manifest.sig",
+                                    "public-key.pem", "documents"])
+def test_a_zip_bomb_in_any_place_fails_without_inflating(world, sealed, target):
+    data = download(world, sealed.auditor, sealed.package_id)
+    if target == "documents":
+        target = f"documents/{sealed.document_ids[0]}.pdf"
+    bomb = bomb_in_place_of(data, target)
+
+    tracemalloc.start()
+    report = verify_zip(io.BytesIO(bomb))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    assert peak < 40 << 20
+    if target == "README.txt":  # unsigned, never read: only its presence counts
+        assert report.verified, report.problems
+    else:
+        assert not report.verified
+        assert any(target in problem for problem in report.problems)
+
+
+@pytest.mark.parametrize("manifest", [b"[]", b"not json", b'{"documents": "x"}',
+                                      b'{"documents": [{"file": 1}]}',
+                                      b'{"signing_key": "x"}'])
+def test_a_manifest_of_another_shape_signed_by_its_own_key_fails_plainly(
+        world, sealed, manifest):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from vault.crypto import fingerprint, public_pem
+
+    key = Ed25519PrivateKey.generate()
+    replaced = {"manifest.json": manifest, "manifest.sig": key.sign(manifest),
+                "public-key.pem": public_pem(key.public_key()).encode(),
+                "public-key.sha256": fingerprint(key.public_key()).encode()}
+    data = download(world, sealed.auditor, sealed.package_id)
+
+    report = verify_zip(io.BytesIO(rewritten(
+        data, lambda name, body: replaced.get(name, body))))
+
+    assert not report.verified
+    assert any("manifest.json" in problem for problem in report.problems)
+
+
+def test_verified_without_a_fingerprint_says_the_key_was_not_compared(
+        world, sealed, tmp_path, vault_command):
+    path = tmp_path / "package.zip"
+    path.write_bytes(download(world, sealed.auditor, sealed.package_id))
+
+    plain = vault_command("package", "verify", str(path))
+    report = verify_zip(str(path))
+    pinned = vault_command("package", "verify", str(path), "--fingerprint",
+                           report.fingerprint)
+
+    assert plain.exit_code == 0 and "--fingerprint" in plain.output
+    assert pinned.exit_code == 0 and "NOTE" not in pinned.output
 
 
 def test_not_a_zip_is_said_plainly(tmp_path, vault_command):

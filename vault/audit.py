@@ -111,6 +111,12 @@ def record_event(
     return event
 
 
+def student_subject(student) -> tuple[str, str]:
+    """How an event names a student: by the vault's own id, never the LASID, so
+    that once the record is removed the log no longer says whose it was."""
+    return ("student_record", str(student.id))
+
+
 def event_hash(event: AuditEvent, prev_hash: str) -> str:
     """SHA-256 over the event's canonical fields and the hash before it."""
     fields = {

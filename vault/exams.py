@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from vault import rules
 from vault.access import LASID
-from vault.audit import record_event
+from vault.audit import record_event, student_subject
 from vault.errors import InvalidRequest
 from vault.models import ExamResult, Person, Student
 from vault.students import iso_date
@@ -54,8 +54,7 @@ def record_exam_results(session: Session, actor: Person, results: list,
                 select(Student).where(Student.lasid == result.lasid))
             record_event(session, actor, "exam_result_recorded",
                          district_id=student.district_id,
-                         subject=("student", result.lasid), exam=result.exam,
-                         passed=result.passed)
+                         subject=student_subject(student), exam=result.exam)
         accepted += 1
     return accepted, rejected
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from vault import rules
 from vault.access import valid_lasid
-from vault.audit import record_event
+from vault.audit import record_event, student_subject
 from vault.errors import Forbidden, InvalidRequest, NotFound
 from vault.models import District, ExamResult, ModuleCompletion, Person, Student
 
@@ -39,7 +39,7 @@ def enrol_student(session: Session, actor: Person, lasid: str, district: Distric
             setattr(student, name, value)
     session.flush()
     record_event(session, actor, "student_enrolled" if created else "student_updated",
-                 district_id=district.id, subject=("student", lasid))
+                 district_id=district.id, subject=student_subject(student))
     return student, created
 
 
@@ -91,8 +91,7 @@ def record_module(session: Session, actor: Person, student: Student, module: str
     completion.recorded_by = actor.id
     session.flush()
     record_event(session, actor, "module_recorded", district_id=student.district_id,
-                 subject=("student", student.lasid), module=module,
-                 completed_on=completed_on.isoformat())
+                 subject=student_subject(student), module=module)
     return completion
 
 

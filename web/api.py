@@ -21,7 +21,7 @@ from vault.accounts import (
     note_token_use,
     token_use_is_stale,
 )
-from vault.audit import record_event
+from vault.audit import record_event, student_subject
 from vault.certificates import issue_certificate, open_certificate
 from vault.documents import open_document, store_document
 from vault.errors import Forbidden, InvalidRequest, VaultError
@@ -158,7 +158,7 @@ def get_student(session: Session, person: Person, lasid: str):
     """Read student records."""
     student = access.visible_student(session, person, lasid)
     record_event(session, person, "student_read", district_id=student.district_id,
-                 subject=("student", lasid), address=client_address())
+                 subject=student_subject(student), address=client_address())
     return _student_json(session, student)
 
 
@@ -225,7 +225,7 @@ def get_completeness(session: Session, person: Person, lasid: str):
     """Read student records."""
     student = access.visible_student(session, person, lasid)
     record_event(session, person, "student_read", district_id=student.district_id,
-                 subject=("student", lasid), address=client_address(),
+                 subject=student_subject(student), address=client_address(),
                  part="completeness")
     return student_completeness(session, student, runtime().today())
 

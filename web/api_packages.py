@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from vault import access
 from vault.accounts import DISTRICT_STAFF
-from vault.audit import event_json, events_query
+from vault.audit import event_json, events_query, student_subject
 from vault.errors import InvalidRequest, NotFound
 from vault.models import (
     AuditEvent,
@@ -94,8 +94,10 @@ def get_events(session: Session, person: Person):
         query = query.where(AuditEvent.seq < before)
 
     events = session.scalars(query.limit(limit)).all()
-    emails = _emails(session, events)
-    return {"events": [event_json(item, emails) for item in events],
+    emails, lasids = _emails(session, events), _lasids_of(session, events)
+    return {"events": [{**event_json(item, emails),
+                        "lasid": lasids.get((item.subject_type, item.subject_id))}
+                       for item in events],
             "next_before_seq": events[-1].seq if len(events) == limit else None}
 
 
@@ -142,7 +144,8 @@ def _audited_student(session: Session, person: Person, lasid: str) -> Student:
 def student_subjects(session: Session, student: Student) -> list[tuple[str, str]]:
     """Every record of a student that events name: the student, their documents,
     certificates and packages."""
-    subjects = [("student", student.lasid)]
+    # Events of before student_subject named the student by LASID.
+    subjects = [student_subject(student), ("student", student.lasid)]
     subjects += [("document", value) for value in session.scalars(
         select(EvidenceDocument.id).where(EvidenceDocument.student_id == student.id))]
     subjects += [("certificate", value) for value in session.scalars(
@@ -186,6 +189,12 @@ def _lasids_of(session: Session, events: list[AuditEvent]) -> dict:
     for item in events:
         wanted.setdefault(item.subject_type or "", set()).add(item.subject_id or "")
     found = {("student", lasid): lasid for lasid in wanted.get("student", ())}
+    student_ids = [int(value) for value in wanted.get("student_record", ())
+                   if value.isascii() and value.isdigit()]
+    found.update({("student_record", str(student_id)): lasid
+                  for student_id, lasid in session.execute(
+                      select(Student.id, Student.lasid)
+                      .where(Student.id.in_(student_ids)))})
     lookups = (("document", EvidenceDocument.id, EvidenceDocument.student_id),
                ("certificate", Certificate.number, Certificate.student_id),
                ("package", SealedPackage.id, SealedPackage.student_id))

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from vault import access, rules
 from vault.accounts import DISTRICT_STAFF
-from vault.audit import record_event
+from vault.audit import record_event, student_subject
 from vault.certificates import issue_certificate, open_certificate
 from vault.documents import open_document, store_document
 from vault.errors import InvalidRequest, NotFound, VaultError
@@ -121,7 +121,7 @@ def student(lasid: str):
         today = runtime().today()
 
         record_event(session, person, "student_read", district_id=student.district_id,
-                     subject=("student", lasid), address=client_address())
+                     subject=student_subject(student), address=client_address())
         return render_template(
             "student.html", student=student, facts=facts, today=today,
             exams=sorted(facts.exams, key=lambda outcome: outcome.taken_on),

@@ -311,3 +311,22 @@ def test_a_record_that_fails_to_go_holds_back_no_other(school, runtime, monkeypa
     assert second.counts["records_failed"] == 0 and second.counts["students"] == 1
     assert count(runtime, select(Student)) == 0
     assert count(runtime, select(EvidenceDocument)) == 0
+
+
+def test_once_removed_the_log_no_longer_says_whose_record_it_was(school, runtime):
+    from vault.audit import verify_chain as chain_report
+
+    school.record()
+    school.world.call("GET", f"/api/v1/students/{LASID}", school.uploader)
+    sweep(runtime, DAY_AFTER)
+
+    with runtime.sessions() as session:
+        rows = session.scalars(select(AuditEvent)).all()
+        assert chain_report(runtime, session).intact
+    dumped = repr([(row.subject_type, row.subject_id, row.details) for row in rows])
+    assert LASID not in dumped
+    assert "2026-10-01" not in dumped  # the module dates
+    assert "passed" not in dumped
+    events = school.world.call("GET", "/api/v1/audit/events?district=D1",
+                               school.operator).json["events"]
+    assert {event["lasid"] for event in events} == {None}

@@ -77,7 +77,8 @@ def test_audit_events_per_district_and_student(world, sealed):
                             sealed.operator)
     assert by_student.status_code == 200
     subjects = {event["subject_type"] for event in by_student.json["events"]}
-    assert {"student", "document", "certificate", "package"} <= subjects
+    assert {"student_record", "document", "certificate", "package"} <= subjects
+    assert {event["lasid"] for event in by_student.json["events"]} == {LASID}
 
     for query in ("district=D1", f"student={LASID}"):
         other = world.call("GET", f"/api/v1/audit/events?{query}", sealed.other_auditor)

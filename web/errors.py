@@ -7,7 +7,8 @@ with the request id and answered as `internal_error`.
 import logging
 import uuid
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DataError, _unstorable_value)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.register_error_handler(CSRFError, _form_expired)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
@@ -52,7 +54,10 @@ def _refuse_nul_characters() -> None:
 
 
 def wants_json() -> bool:
-    return request.path.startswith(("/api/", "/healthz"))
+    """The API, and a page's script that asks for JSON, get errors as JSON."""
+    if request.path.startswith(("/api/", "/healthz")):
+        return True
+    return request.accept_mimetypes.best == "application/json"
 
 
 def error_response(status: int, code: str, message: str, **extra):
@@ -71,8 +76,15 @@ def _vault_error(error: VaultError):
 
 
 def _too_large(error: RequestEntityTooLarge):
-    return error_response(413, "too_large", "The upload is larger than the vault "
-                          "accepts (VAULT_MAX_UPLOAD_MB).")
+    limit = current_app.extensions["vault"].settings.max_upload_bytes >> 20
+    return error_response(413, "too_large", f"The file is larger than the "
+                          f"{limit} MB limit.")
+
+
+def _form_expired(error: CSRFError):
+    return error_response(400, "form_expired", "This page is out of date: its "
+                          "security token (CSRF) is missing or from an earlier "
+                          "sign-in. Reload the page and try again.")
 
 
 def _unstorable_value(error: DataError):

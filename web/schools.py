@@ -9,6 +9,7 @@ too, while a record of another district answers 404 as if it did not exist.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 from flask import (
     Blueprint,
@@ -40,6 +41,15 @@ bp = Blueprint("schools", __name__)
 STUDENT_READERS = DISTRICT_STAFF + ("operator",)
 UPLOADERS = DISTRICT_STAFF
 ISSUERS = ("operator",)
+
+
+@bp.app_template_filter("local_time")
+def local_time(moment: datetime) -> str:
+    """A stored (UTC) moment as the clock reads in the vault's time zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone(runtime().settings.timezone)
+    return local.strftime("%Y-%m-%d %H:%M %Z")
 
 
 class Refusal(Exception):

@@ -78,7 +78,13 @@ def test_forms_without_their_csrf_token_are_refused(client):
     bare_module = client.post(f"/students/{OWN_LASID}/modules", data={
         "module": "presentation", "completed_on": "2025-10-01"})
     assert bare_module.status_code == 400
-    assert "CSRF" in bare_module.text
+    assert "Reload the page and try again" in bare_module.text
+
+    script_upload = client.post(f"/students/{OWN_LASID}/documents",
+                                headers={"Accept": "application/json"},
+                                data={"kind": "sa_round1"})
+    assert script_upload.status_code == 400
+    assert script_upload.json["error"]["code"] == "form_expired"
 
 
 def test_pages_need_sign_in(client):
@@ -203,6 +209,8 @@ def test_upload_through_the_form_then_download(client):
 
     assert "Accepted: the Round 1 Self-Assessment report." in accepted.text
     assert "r1.pdf" in accepted.text
+    # Upload times read as the clocks in the vault's time zone (Chicago here).
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d C[SD]T", accepted.text)
     assert "Refused: The file is not a PDF." in refused.text
     assert "r2.pdf" not in refused.text
 

@@ -73,6 +73,8 @@
         entry.bar.value = 100;
         if (answer && answer.verdict) {
           show(entry, answer.verdict, answer.message);
+        } else if (answer && answer.error) {
+          show(entry, "refused", answer.error.message);
         } else {
           show(entry, "refused", "Refused: the server answered " + request.status +
                " " + request.statusText + ".");

@@ -20,6 +20,12 @@ from vault.uploads import UploadSpool
 log = logging.getLogger(__name__)
 
 NAME_SCAN_CHARS = 50_000
+# Words that follow a "Student:" label in forms but are no part of a name.
+FORM_WORDS = frozenset({
+    "assessment", "checklist", "completion", "credential", "date", "district",
+    "form", "grade", "mentor", "module", "name", "page", "presentation", "report",
+    "round", "school", "self", "self-assessment", "signature", "teacher", "the",
+})
 NAME_LABEL = re.compile(
     r"(?:student(?:'s)?\s+name|name\s+of\s+student|student)\s*[:\-]\s*([^\n]{2,80})",
     re.IGNORECASE,
@@ -115,7 +121,8 @@ def _name_warnings(session: Session, student: Student, text: str) -> list[dict]:
 def _names_other_student(session: Session, student: Student, raw_text: str) -> bool:
     text = _normal(raw_text)
     own_name = _normal(student.full_name)
-    if not text or own_name in text:
+    padded = f" {text} "
+    if not text or f" {own_name} " in padded:
         return False
 
     for label in NAME_LABEL.finditer(raw_text):
@@ -129,14 +136,16 @@ def _names_other_student(session: Session, student: Student, raw_text: str) -> b
             Student.district_id == student.district_id, Student.id != student.id))
     for first, last in roster:
         first, last = _normal(first), _normal(last)
-        if first in words and last in words and f"{first} {last}" in text:
+        if first in words and last in words and f" {first} {last} " in padded:
             return True
     return False
 
 
 def _plausible_name(value: str) -> bool:
+    """Two to five words that could be a name, none of them a form's wording."""
     parts = value.strip().split()
-    return 2 <= len(parts) <= 5 and all(part[:1].isalpha() for part in parts)
+    return (2 <= len(parts) <= 5 and all(part[:1].isalpha() for part in parts)
+            and not any(part.casefold().strip(".,;") in FORM_WORDS for part in parts))
 
 
 def _normal(value: str) -> str:

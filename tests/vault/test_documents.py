@@ -105,3 +105,15 @@ def test_a_document_naming_another_student_is_flagged(world, uploader):
                             small_pdf("Student Name: Pat Smith")).json
     assert [w["code"] for w in labelled["warnings"]] == ["name_mismatch"]
     assert "Casey" not in str(other) and "Pat" not in str(labelled)
+
+
+@pytest.mark.parametrize("text", [
+    "we will younger pupils coach; young people will learn",
+    "Student: Mentor Checklist Form",
+    "Student - Self Assessment Report",
+])
+def test_words_that_only_look_like_another_name_are_not_flagged(world, uploader,
+                                                                 text):
+    world.enrol(uploader, "0400000003", first_name="Will", last_name="Young")
+    answer = world.upload(uploader, LASID, "sa_round1", small_pdf(text)).json
+    assert answer["warnings"] == []

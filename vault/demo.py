@@ -114,10 +114,13 @@ def evidence_pdf(title: str, student_name: str) -> bytes:
 
 
 def _instructions(passwords: dict[str, str], pdf_dir: Path, fresh: bool) -> list[str]:
-    port = os.environ.get("PORT", "8000")
+    port = os.environ.get("PORT")
+    address = f"http://127.0.0.1:{port or 8000}/login"
+    if not port:
+        address += " (or the PORT you gave `make run`)"
     lines = ["Demo district DEMO (Demo Parish Schools) "
              + ("loaded." if fresh else "already loaded; new passwords below."), "",
-             f"Sign in at http://127.0.0.1:{port}/login as:"]
+             f"Sign in at {address} as:"]
     for email, role, _ in PEOPLE:
         lines.append(f"  {role:<15} {email:<24} password: {passwords[email]}")
     lines += [

@@ -18,6 +18,10 @@ class VaultServer(BaseApplication):
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        # gunicorn 25 and later open a control socket in the home folder, the
+        # same for every server on the machine; the vault has no use for it.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
 
     def load(self):
         from web.app import create_app

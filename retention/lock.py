@@ -3,8 +3,8 @@
 On PostgreSQL a session-level advisory lock (`pg_try_advisory_lock`) on a
 connection held for the whole sweep: it is let go when the sweep ends or its
 connection dies. On SQLite a lease row with an expiry: the sweep renews it
-between batches; a sweep that died without letting go blocks others only
-until the lease expires.
+between batches; a sweep that died without letting go blocks others until the
+lease expires, or, on the same machine, only until its process is seen gone.
 
     with sweep_lock(runtime.engine) as lock:
         ...                 # lock.renew() between batches
@@ -79,6 +79,23 @@ class _Lease:
                     name=LEASE_NAME, holder=self.holder,
                     expires_at=now + timedelta(seconds=self.seconds)))
                 return True
+        return taken.rowcount == 1 or self._take_from_dead_holder()
+
+    def _take_from_dead_holder(self) -> bool:
+        """Take over a lease whose holder was a process of this machine that is
+        gone (killed, say), without waiting for the lease to expire."""
+        with self.engine.begin() as connection:
+            holder = connection.scalar(
+                select(SweepLease.holder).where(SweepLease.name == LEASE_NAME))
+            if holder is None or not _dead_here(holder):
+                return False
+            taken = connection.execute(
+                update(SweepLease)
+                .where(SweepLease.name == LEASE_NAME, SweepLease.holder == holder)
+                .values(holder=self.holder,
+                        expires_at=_now() + timedelta(seconds=self.seconds)))
+        if taken.rowcount == 1:
+            log.warning("sweep_lease_taken_over dead_holder=%s", holder)
         return taken.rowcount == 1
 
     def renew(self) -> None:
@@ -102,10 +119,29 @@ class _Lease:
                 .values(holder=None, expires_at=None))
 
 
+def _holder_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _dead_here(holder: str) -> bool:
+    """True when `holder` names a process of this machine that no longer runs."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:40] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 @contextmanager
 def sweep_lock(engine: Engine, lease_seconds: float = LEASE_SECONDS) -> Iterator:
     """Hold the sweep lock for the block; SweepBusy at once if someone has it."""
-    holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = _holder_name()
 
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:

@@ -205,6 +205,10 @@ def run_sweep(runtime: Runtime, as_of: date | None = None, *, dry_run: bool = Fa
     report = SweepReport(as_of=as_of, dry_run=dry_run)
 
     with unit_of_work(runtime.sessions) as session:
+        if lock is not None:
+            # Under the lock no other sweep runs: one still "running" was killed.
+            session.execute(update(SweepRun).where(SweepRun.status == "running")
+                            .values(status="interrupted", finished_at=utcnow()))
         run = SweepRun(as_of=as_of, dry_run=dry_run, trigger=trigger)
         session.add(run)
         session.flush()

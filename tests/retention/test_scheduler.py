@@ -1,5 +1,6 @@
 """The scheduler: 02:00 daily, one sweep at a time across processes."""
 
+import os
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -90,6 +91,44 @@ def test_a_lease_left_by_a_dead_sweep_expires(sqlite_engine):
         lock.renew()
     with engine.connect() as connection:
         assert connection.scalar(select(SweepLease.holder)) is None
+
+
+def test_a_lease_of_a_killed_process_here_is_taken_over_at_once(sqlite_engine):
+    """A sweep killed with kill -9 on this machine: its process is gone, so the
+    next sweep need not wait for the lease to expire."""
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    alive = f"{socket.gethostname()[:40]}:{os.getpid()}:abcd1234"
+    for holder, taken in ((alive, False), (f"{alive.split(':')[0]}:{gone.pid}:dead",
+                                           True)):
+        with sqlite_engine.begin() as connection:
+            connection.execute(update(SweepLease).values(
+                holder=holder, expires_at=datetime.now(timezone.utc)
+                + timedelta(minutes=5)))
+        if taken:
+            with sweep_lock(sqlite_engine) as lock:
+                lock.renew()
+        else:
+            with pytest.raises(SweepBusy):
+                with sweep_lock(sqlite_engine):
+                    pass
+
+
+def test_a_run_left_running_by_a_killed_sweep_is_marked_interrupted(school, runtime):
+    from vault.db import unit_of_work
+
+    with unit_of_work(runtime.sessions) as session:
+        session.add(SweepRun(as_of=DAY_AFTER, status="running"))
+    report = sweep(runtime, DAY_AFTER)
+
+    with runtime.sessions() as session:
+        statuses = dict(session.execute(select(SweepRun.id, SweepRun.status)).all())
+    assert statuses.pop(report.run_id) == "finished"
+    assert list(statuses.values()) == ["interrupted"]
 
 
 def test_the_job_runs_at_two_in_the_morning_coalesced_one_at_a_time(runtime):

@@ -103,6 +103,8 @@ def package_summary(package: SealedPackage, student: Student, district: District
                         if certificate else None),
         "rules_version": package.rules_version,
         "documents": len(package.document_ids),
+        # Its key destroyed by the retention sweep: listed, no longer readable.
+        "evidence_removed": not package.wrapped_key,
         "sealed_at": package.created_at.isoformat(),
         "retain_until": (package.retain_until.isoformat()
                          if package.retain_until else None),

@@ -228,8 +228,9 @@ _PACKAGE_PATHS = {
             {"name": "district", "in": "query", "schema": {"type": "string"}},
             {"name": "lasid", "in": "query", "schema": {"type": "string"}}],
         "responses": {"200": _json("`{packages: [{id, reason, district, lasid, "
-                                   "certificate, documents, sealed_at, "
-                                   "retain_until, ...}]}`"), **COMMON}}},
+                                   "certificate, documents, evidence_removed, "
+                                   "sealed_at, retain_until, ...}]}`"),
+                      **COMMON}}},
     "/api/v1/packages/{package_id}": {
         "parameters": [PACKAGE_ID],
         "get": {"summary": "The signed manifest, its Ed25519 signature (hex) and "

@@ -221,3 +221,17 @@ def test_an_operator_seal_for_an_audit_makes_a_second_package(world, sealed,
     assert [p["reason"] for p in packages] == ["audit", "certificate"]
     assert verify_zip(io.BytesIO(download(world, sealed.auditor,
                                           packages[0]["id"]))).verified
+
+
+def test_a_package_whose_evidence_was_removed_is_listed_as_such(world, sealed,
+                                                               runtime):
+    from tests.retention.conftest import DAY_AFTER, sweep
+
+    before = world.call("GET", "/api/v1/packages?district=D1", sealed.auditor).json
+    sweep(runtime, DAY_AFTER)
+    after = world.call("GET", "/api/v1/packages?district=D1", sealed.auditor).json
+
+    assert [package["evidence_removed"] for package in before["packages"]] == [False]
+    assert [package["evidence_removed"] for package in after["packages"]] == [True]
+    assert world.call("GET", f"/api/v1/packages/{sealed.package_id}",
+                      sealed.auditor).status_code == 410

@@ -458,8 +458,9 @@ def _row_student(session: Session, person: Person, district: District, lasid: st
         fields = {name: value or str(getattr(student, name))
                   for name, value in fields.items()}
     elif student is None and not all(fields.values()):
-        raise InvalidRequest("A new student needs First name, Last name, School "
-                             "and Cohort.", code="student_unknown")
+        raise InvalidRequest(f"No student {lasid} in your district. To add a new "
+                             "student, fill in First name, Last name, School and "
+                             "Cohort.", code="student_unknown")
 
     student, created = enrol_student(session, person, lasid, district, fields)
     result.changes.append("student added" if created else "student updated")

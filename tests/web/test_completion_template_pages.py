@@ -141,7 +141,8 @@ def test_another_districts_student_reads_as_an_unknown_one(world):
                         data={"file": (io.BytesIO(csv), "t.csv")})
 
     first, second = answer.json["errors"]
-    assert (first["column"], first["message"]) == (second["column"], second["message"])
+    assert first["column"] == second["column"]
+    assert first["message"].replace("66", "67") == second["message"]
     assert world.call("GET", "/api/v1/students/0400000066", elsewhere).json[
         "modules"] == {}
 

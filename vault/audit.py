@@ -7,8 +7,8 @@ or reordered row breaks the chain at that row, and `verify_chain` names it.
 Events take their place in the chain when their transaction commits: a
 `before_commit` hook locks the one-row chain head, numbers the session's new
 events after it and moves the head. The lock is held only while the commit
-runs, so concurrent requests append one after another. Events that reached the
-table some other way (rows older than the chain) are chained by the next commit.
+runs, so concurrent requests append one after another. A row that reached the
+table some other way has no place in the chain, and `verify_chain` says so.
 
 Checkpoints sign the head (seq and hash) with the vault's Ed25519 key and keep
 it in write-once storage: a rewrite of the table from some row on, hashes and
@@ -146,7 +146,7 @@ def _instant(moment: datetime) -> str:
 
 @event.listens_for(Session, "before_commit")
 def _chain_new_events(session: Session) -> None:
-    """Give this transaction's events (and any unchained older rows) their place."""
+    """Give this transaction's events their places after the chain head."""
     pending = [item for item in session.info.pop(PENDING, [])
                if item in session and item.seq is None]
     if not pending:
@@ -160,10 +160,8 @@ def _chain_new_events(session: Session) -> None:
         seq, head = session.execute(
             select(AuditChainHead.seq, AuditChainHead.hash)
             .where(AuditChainHead.id == HEAD_ID)).one()
-        stray = session.scalars(select(AuditEvent).where(AuditEvent.seq.is_(None))
-                                .order_by(AuditEvent.id)).all()
 
-    for item in [e for e in stray if e not in pending] + pending:
+    for item in pending:
         seq += 1
         item.seq, item.prev_hash = seq, head
         head = item.hash = event_hash(item, head)
@@ -274,7 +272,6 @@ class ChainReport:
 
     events: int = 0
     checkpoints: int = 0
-    unchained: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -326,8 +323,13 @@ def verify_chain(runtime, session: Session,
                     f"hash {signed_hash[:12]}…, which the table no longer has: the "
                     f"log was rewritten at or before event #{checkpoint_seq}")
 
-    report.unchained = session.scalar(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None)))
+    # Every row the vault writes has a place in 1..head by the time it commits.
+    outside = session.scalar(select(func.count()).select_from(AuditEvent).where(
+        or_(AuditEvent.seq.is_(None), AuditEvent.seq < 1)))
+    if outside:
+        report.problems.append(
+            f"{outside} event row(s) have no place in the chain (no seq, or one "
+            f"below 1): they were written around the vault, not by it")
     return report
 
 
@@ -379,8 +381,8 @@ def _checkpoints_by_seq(runtime, session: Session,
     for name, source in sources:
         try:
             body, signer = _signed_checkpoint(runtime, source)
-        except (VaultError, InvalidSignature, ValueError, KeyError,
-                TypeError) as error:
+        except (VaultError, InvalidSignature, ValueError, LookupError, TypeError,
+                AttributeError, RecursionError) as error:
             report.problems.append(f"{name} cannot be authenticated: "
                                    f"{type(error).__name__} {error}".rstrip())
             continue
@@ -394,20 +396,21 @@ def _checkpoints_by_seq(runtime, session: Session,
 def _signed_checkpoint(runtime, source: "AuditCheckpoint | str") -> tuple[dict, str]:
     """A checkpoint's signed body and its signer's fingerprint, from the store.
 
-    Raises VaultError, InvalidSignature, ValueError, KeyError or TypeError when
-    the stored copy is missing, unreadable or not signed as it says.
+    Raises VaultError, InvalidSignature, ValueError, LookupError, TypeError,
+    AttributeError or RecursionError when the stored copy is missing,
+    unreadable, of another shape or not signed as it says.
     """
     from vault.crypto import fingerprint, load_public_pem
     from vault.sealing import read_sealed
 
-    if isinstance(source, str):
-        with runtime.store.open(source) as stream:
-            data = stream.read(MAX_CHECKPOINT_BYTES)
-    elif source.wrapped_key is None:
-        with runtime.store.open(source.object_key) as stream:
-            data = stream.read(MAX_CHECKPOINT_BYTES)
+    if isinstance(source, str) or source.wrapped_key is None:
+        key = source if isinstance(source, str) else source.object_key
+        with runtime.store.open(key) as stream:
+            data = stream.read(MAX_CHECKPOINT_BYTES + 1)
     else:
         data = read_sealed(runtime, source, source.object_key)
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise ValueError("it is larger than a checkpoint can be")
 
     document = json.loads(data)
     body = document["checkpoint"]

@@ -1,6 +1,9 @@
 """The audit log's hash chain: `vault audit verify` names the first bad event."""
 
+import io
 import json
+
+import pytest
 
 from sqlalchemy import select, text
 
@@ -131,6 +134,33 @@ def test_a_checkpoint_is_stored_as_signed_plaintext_without_names(world, sealed,
     assert set(document) == {"checkpoint", "signature", "public_key"}
     assert document["checkpoint"]["seq"] > 0
     assert "Jordan" not in json.dumps(document)
+
+
+@pytest.mark.parametrize("seq", [None, 0, -1])
+def test_a_row_written_around_the_vault_is_named_and_never_chained(
+        world, sealed, runtime, vault_command, seq):
+    run_sql(runtime, "INSERT INTO audit_events (at, action, address, details, seq) "
+                     "VALUES (:at, 'document_read', '192.0.2.9', '{}', :seq)",
+            at="2026-12-01 10:00:00.000000", seq=seq)
+    world.call("GET", f"/api/v1/students/{LASID}", sealed.staff)  # a commit
+
+    code, output = verify(vault_command)
+
+    assert code == 1
+    assert "1 event row(s) have no place in the chain" in output
+
+
+@pytest.mark.parametrize("body", [b'{"checkpoint": {}, "public_key": 5}',
+                                  b"[" * 60_000, b" " * 70_000, b"\xff\xfe"])
+def test_a_forged_checkpoint_object_of_any_shape_is_named(world, sealed, runtime,
+                                                          vault_command, body):
+    runtime.store.put(f"{CHECKPOINT_PREFIX}000000000001forged", io.BytesIO(body))
+
+    code, output = verify(vault_command)
+
+    assert code == 1
+    assert "checkpoint object auditcheckpoint000000000001forged cannot be " \
+        "authenticated" in output
 
 
 def test_a_checkpoint_is_written_on_demand(world, sealed, runtime, vault_command):

@@ -135,6 +135,9 @@ class Student(Base):
     """A student of one district, known statewide by LASID."""
 
     __tablename__ = "students"
+    # Events and tombstones name a removed student by id: SQLite must never
+    # hand it out again (PostgreSQL's sequences never do).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int_pk]
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
@@ -213,6 +216,7 @@ class ExamResult(Base):
     """A result reported by the exam provider, kept by LASID as reported."""
 
     __tablename__ = "exam_results"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int_pk]
     lasid: Mapped[lasid_str] = mapped_column(index=True)

@@ -14,6 +14,7 @@ import json
 import logging
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -51,7 +52,10 @@ FIXED_LIMITS = {MANIFEST: 8 << 20, SIGNATURE: 1024, PUBLIC_KEY: 4096,
                 FINGERPRINT: 1024}
 COPY_CHUNK = 1 << 20
 # What zipfile raises for a damaged member: a bad CRC, a broken deflate stream.
-DAMAGED = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError)
+# What zipfile raises for a damaged entry, an encrypted one (RuntimeError) or
+# one compressed by a method it does not know (NotImplementedError).
+DAMAGED = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError,
+           RuntimeError, NotImplementedError)
 
 README_TEXT = """\
 Sealed evidence package {package_id}
@@ -279,7 +283,8 @@ def verify_zip(source, expected_fingerprint: str | None = None) -> ZipReport:
 
     with archive:
         names = [info.filename for info in archive.infolist()]
-        for name in sorted({name for name in names if names.count(name) > 1}):
+        for name in sorted(name for name, count in Counter(names).items()
+                           if count > 1):
             report.problems.append(f"{name} appears more than once in the zip")
         fixed = {name: _read(archive, name, limit, report)
                  for name, limit in FIXED_LIMITS.items()}
@@ -355,14 +360,17 @@ def _authentic_manifest(fixed: dict[str, bytes | None], expected_fingerprint,
         manifest = json.loads(fixed[MANIFEST])
         report.package_id = str(manifest.get("package_id"))
         signer = manifest.get("signing_key", {}).get("fingerprint")
-    except (AttributeError, ValueError) as error:
+        canonical = canonical_json(manifest) == fixed[MANIFEST]
+    except (AttributeError, ValueError, RecursionError) as error:
+        # Signed by the key that came with it, yet no manifest this vault writes
+        # (a list, NaN, a lone surrogate, nesting beyond reason...).
         report.problems.append(f"{MANIFEST} is signed but is not a package manifest "
                                f"({type(error).__name__})")
         return None
     if signer != report.fingerprint:
         report.problems.append("the manifest names another signing key than "
                                f"{PUBLIC_KEY}")
-    if canonical_json(manifest) != fixed[MANIFEST]:
+    if not canonical:
         report.problems.append(f"{MANIFEST} is not in canonical form")
     return manifest
 

@@ -169,7 +169,8 @@ def test_a_zip_bomb_in_any_place_fails_without_inflating(world, sealed, target):
 
 @pytest.mark.parametrize("manifest", [b"[]", b"not json", b'{"documents": "x"}',
                                       b'{"documents": [{"file": 1}]}',
-                                      b'{"signing_key": "x"}'])
+                                      b'{"signing_key": "x"}', b'{"a": NaN}',
+                                      b'{"a": "\\ud800"}', b"[" * 100_000])
 def test_a_manifest_of_another_shape_signed_by_its_own_key_fails_plainly(
         world, sealed, manifest):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -187,6 +188,29 @@ def test_a_manifest_of_another_shape_signed_by_its_own_key_fails_plainly(
 
     assert not report.verified
     assert any("manifest.json" in problem for problem in report.problems)
+
+
+@pytest.mark.parametrize("flag", ["encrypted", "unknown_method"])
+def test_an_entry_zipfile_cannot_open_is_a_failure_not_a_crash(world, sealed, flag):
+    data = bytearray(download(world, sealed.auditor, sealed.package_id))
+    archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    for info in archive.infolist():
+        for offset in (info.header_offset, _central_offset(data, info.filename)):
+            if flag == "encrypted":
+                data[offset + (6 if offset == info.header_offset else 8)] |= 0x01
+            else:
+                at = offset + (8 if offset == info.header_offset else 10)
+                data[at:at + 2] = (99).to_bytes(2, "little")
+
+    report = verify_zip(io.BytesIO(bytes(data)))
+
+    assert not report.verified
+    assert any("damaged in the zip" in problem for problem in report.problems)
+
+
+def _central_offset(data: bytearray, name: str) -> int:
+    """Where the central directory's record of `name` starts."""
+    return data.rindex(b"PK\x01\x02", 0, data.rindex(name.encode()))
 
 
 def test_verified_without_a_fingerprint_says_the_key_was_not_compared(

@@ -60,7 +60,8 @@ def sweep(dry_run: bool, as_of) -> None:
         for key in report.pending:
             click.echo(f"would retry locked object {key}")
     counts = report.counts
-    click.echo(f"sweep as of {report.as_of}: {verb} {counts['records']} records "
+    records = counts["records"] if dry_run else counts["records_removed"]
+    click.echo(f"sweep as of {report.as_of}: {verb} {records} records "
                f"({counts['documents']} documents, {counts['module_dates']} module "
                f"dates, {counts['exam_results']} exam results, {counts['students']} "
                f"students); {counts['held']} due records held")

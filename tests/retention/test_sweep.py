@@ -330,3 +330,17 @@ def test_once_removed_the_log_no_longer_says_whose_record_it_was(school, runtime
     events = school.world.call("GET", "/api/v1/audit/events?district=D1",
                                school.operator).json["events"]
     assert {event["lasid"] for event in events} == {None}
+
+
+def test_a_removed_record_lingers_in_no_file_of_the_database(school, runtime):
+    if runtime.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's files are its own to vacuum")
+    school.record()
+    school.world.enrol(school.uploader, OTHER_LASID)  # stays: not due
+    sweep(runtime, DAY_AFTER)
+
+    folder = runtime.settings.data_dir
+    files = [path for path in folder.iterdir() if path.name.startswith("vault.sqlite")]
+    assert files
+    for path in files:
+        assert LASID.encode() not in path.read_bytes(), path.name

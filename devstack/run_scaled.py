@@ -71,6 +71,11 @@ def main() -> None:
                VAULT_STORE_URL="s3://vault-evidence",
                VAULT_S3_ENDPOINT=s3.endpoint, VAULT_S3_ACCESS_KEY=s3.access_key,
                VAULT_S3_SECRET_KEY=s3.secret_key, VAULT_S3_REGION=s3.region)
+    settings_file = root / "vault.env"
+    settings_file.write_text("".join(
+        f"export {name}={env[name]}\n" for name in sorted(env)
+        if name.startswith("VAULT_")))
+    settings_file.chmod(0o600)
     processes = []
     try:
         subprocess.run([VAULT, "init"], env=env, check=True)
@@ -80,7 +85,8 @@ def main() -> None:
         processes.append(subprocess.Popen([VAULT, "scheduler"], env=env))
         print(f"S3 (SeaweedFS) at {seaweed.endpoint}, database {DATABASE}, "
               f"web on http://127.0.0.1:{port}/ with two workers, scheduler running. "
-              f"Ctrl-C stops everything.", flush=True)
+              f"Ctrl-C stops everything. For `vault` commands against it, first "
+              f"`. {settings_file}`.", flush=True)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         failed = [process.args[1] for process in processes if process.poll()]

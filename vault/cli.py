@@ -12,6 +12,8 @@ from functools import wraps
 from getpass import getpass
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from vault import accounts
 from vault.config import Settings
@@ -37,7 +39,20 @@ def translated(command):
         except VaultError as error:
             click.echo(f"error ({error.code}): {error.message}", err=True)
             sys.exit(1)
+        except OperationalError as error:
+            # The command's boundary: no database where the settings point.
+            click.echo(f"error (database_unavailable): the database at "
+                       f"{_database_shown()} cannot be used "
+                       f"({type(error.orig).__name__}); run `vault init` first, "
+                       f"with the same VAULT_DATA_DIR and VAULT_DATABASE_URL as "
+                       f"the server.", err=True)
+            sys.exit(1)
     return run
+
+
+def _database_shown() -> str:
+    return make_url(Settings.from_env().database_url).render_as_string(
+        hide_password=True)
 
 
 @click.group()

@@ -379,7 +379,12 @@ def _import_row(session: Session, person: Person, districts: dict[str, District]
                 number: int, cells: dict[str, Any], today: date,
                 errors: list[RowError]) -> RowResult:
     """Parse one row completely, then apply it in a savepoint, or report why not."""
-    problems: list[RowError] = []
+    # The LASID and the dates say so themselves as they are read.
+    problems: list[RowError] = [
+        RowError(number, title, UNSAVED_FORMULA_MESSAGE)
+        for title, value in cells.items()
+        if isinstance(value, UnsavedFormula)
+        and title != "LASID" and title not in MODULE_COLUMNS]
     try:
         lasid = parse_lasid(cells.get("LASID"))
     except ValueError as error:
@@ -398,6 +403,9 @@ def _import_row(session: Session, person: Person, districts: dict[str, District]
         if dates[module] > today:
             problems.append(RowError(number, title,
                                      "A completion date cannot be in the future."))
+        elif dates[module] < rules.EARLIEST_DATE:
+            problems.append(RowError(number, title, "A completion date cannot be "
+                                     f"before {rules.EARLIEST_DATE.isoformat()}."))
 
     district = None
     try:

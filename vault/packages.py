@@ -12,6 +12,7 @@ file at a time, so a large package is never held in memory or on disk.
 import hashlib
 import json
 import logging
+import re
 import zipfile
 import zlib
 from collections import Counter
@@ -345,7 +346,10 @@ def _authentic_manifest(fixed: dict[str, bytes | None], expected_fingerprint,
     if stated != report.fingerprint:
         report.problems.append(f"{FINGERPRINT} ({stated or 'empty'}) is not the "
                                f"fingerprint of {PUBLIC_KEY} ({report.fingerprint})")
-    if expected_fingerprint and expected_fingerprint.lower() != report.fingerprint:
+    # As pasted: spaces, colons and capitals do not count.
+    if expected_fingerprint:
+        expected_fingerprint = re.sub(r"[\s:]", "", expected_fingerprint).lower()
+    if expected_fingerprint and expected_fingerprint != report.fingerprint:
         report.problems.append(f"the package is signed by key {report.fingerprint}, "
                                f"not by the expected {expected_fingerprint}")
     try:

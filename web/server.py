@@ -2,6 +2,7 @@
 
 import ctypes
 import logging
+import signal
 
 from gunicorn.app.base import BaseApplication
 
@@ -27,6 +28,12 @@ class VaultServer(BaseApplication):
         from web.app import create_app
 
         return create_app()
+
+
+def ignore_terminal_interrupt(worker) -> None:
+    """Leave Ctrl-C to the master: a worker that also takes the terminal's
+    SIGINT beside the master's stop signal can hang until it is killed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # glibc's mallopt parameters: buffers at least M_MMAP_THRESHOLD large are mapped
@@ -68,4 +75,5 @@ def serve(host: str, port: int, workers: int) -> None:
         "graceful_timeout": 20,
         "accesslog": "-",
         "limit_request_line": 8190,
+        "post_worker_init": ignore_terminal_interrupt,
     }).run()

@@ -108,3 +108,19 @@ def test_a_formula_saved_without_its_result_is_reported_not_taken_as_empty():
     assert cells[0] == "0400000001"
     with pytest.raises(ValueError, match="formula whose result was not saved"):
         parse_date(cells[1])
+
+
+def test_a_name_given_by_an_unsaved_formula_is_reported_not_applied():
+    from vault.completion_template import UnsavedFormula, _import_row
+
+    errors = []
+    cells = {"LASID": "0400000001", "First name": UnsavedFormula('=CONCAT("A","n")'),
+             "Self-Assessment": UnsavedFormula("=TODAY()")}
+
+    result = _import_row(None, None, {"D1": object()}, 7, cells, date(2026, 12, 3),
+                         errors)
+
+    assert not result.applied
+    assert sorted(error.column for error in errors) == ["First name", "Self-Assessment"]
+    assert all("formula whose result was not saved" in error.message
+               for error in errors)

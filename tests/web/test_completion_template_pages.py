@@ -157,6 +157,8 @@ def test_a_date_before_the_credential_existed_is_refused_by_the_template(world):
                         data={"file": (io.BytesIO(csv), "t.csv")})
 
     assert answer.json["applied"] == 0
-    assert "cannot be before 2000-01-01" in answer.json["errors"][0]["message"]
+    assert [(error["column"], "cannot be before 2000-01-01" in error["message"])
+            for error in answer.json["errors"]] == [("Self-Assessment", True),
+                                                    ("Self-Assessment Presentation", True)]
     assert world.call("GET", "/api/v1/students/0400000077", token).json[
         "modules"] == {}

@@ -5,6 +5,8 @@ CPU, memory and time; hostile files may make the parsers raise anything, and the
 worker turns that into a `malformed` rejection.
 """
 
+import base64
+import binascii
 import io
 import os
 import re
@@ -49,6 +51,15 @@ TEXT_FAILURES = (
     ValueError,
     zlib.error,
 )
+
+# A stream may inflate to at most this much: no page of evidence holds more.
+MAX_INFLATED_BYTES = 512 << 20
+# One layer of DEFLATE cannot shrink data more than about 1032 to 1; a stream
+# that inflates further past RATIO_FLOOR is compressed again on purpose.
+MAX_INFLATION_RATIO = 1100
+RATIO_FLOOR = 16 << 20
+INFLATE_PIECE = 1 << 20
+FLATE = pikepdf.Name("/FlateDecode")
 
 # How pypdf says a stream inflated past its limit (a decompression bomb), as
 # opposed to its other limits (tokens per stream), which only end the text.
@@ -144,6 +155,7 @@ def inspect_pdf(stream: BinaryIO, limits: CheckLimits) -> PdfVerdict:
         warnings = _opening_warnings(pdf)
         pages = _count_pages(pdf, limits)
         _refuse_too_many_objects(pdf, limits)
+        _refuse_decompression_bombs(pdf)
         warnings.update(_active_content_warnings(pdf))
         text = _extract_text(upload, pdf, limits)
 
@@ -236,6 +248,101 @@ def _refuse_too_many_objects(pdf: pikepdf.Pdf, limits: CheckLimits) -> None:
             f"The PDF is built of {objects:,} parts, more than the vault checks "
             f"({limits.max_objects:,}). Print it to PDF again or split it.",
         )
+
+
+def _refuse_decompression_bombs(pdf: pikepdf.Pdf) -> None:
+    """Refuse a document with a Flate stream that inflates past what any page
+    needs, or by more than one layer of compression can: a decompression bomb
+    chokes the viewer of whoever opens it, wherever in the file it hides."""
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Stream):
+            continue
+        encoded, layers = _flate_chain(obj)
+        if layers and _inflates_like_a_bomb(encoded, layers):
+            raise DocumentRejected("malformed", BOMB_MESSAGE)
+
+
+def _flate_chain(stream: pikepdf.Stream) -> tuple[bytes, int]:
+    """The stream's Flate-compressed bytes (ASCII encodings in front undone)
+    and how many Flate layers they have; 0 layers for any other chain, which
+    is left to the viewer's own limits."""
+    filters = stream.get("/Filter")
+    if isinstance(filters, pikepdf.Name):
+        filters = [filters]
+    names = list(filters) if isinstance(filters, (list, pikepdf.Array)) else []
+    ascii_layers = 0
+    while ascii_layers < len(names) and names[ascii_layers] in ASCII_FILTERS:
+        ascii_layers += 1
+    flate = names[ascii_layers:]
+    if not flate or not all(name == FLATE for name in flate):
+        return b"", 0
+
+    encoded = stream.read_raw_bytes()
+    try:
+        for name in names[:ascii_layers]:
+            encoded = ASCII_FILTERS[name](encoded)
+    except ValueError:
+        return b"", 0  # damaged text: the viewer shows what it can
+    return encoded, len(flate)
+
+
+def _from_ascii_hex(data: bytes) -> bytes:
+    digits = re.sub(rb"\s", b"", data.split(b">", 1)[0])
+    return binascii.unhexlify(digits + b"0" * (len(digits) % 2))
+
+
+def _from_ascii_85(data: bytes) -> bytes:
+    text = re.sub(rb"\s", b"", data.split(b"~>", 1)[0])
+    return base64.a85decode(text.removeprefix(b"<~"))
+
+
+ASCII_FILTERS = {pikepdf.Name("/ASCIIHexDecode"): _from_ascii_hex,
+                 pikepdf.Name("/ASCII85Decode"): _from_ascii_85}
+
+
+def _inflates_like_a_bomb(raw: bytes, layers: int) -> bool:
+    """Inflate `raw` through `layers` of Flate a piece at a time, and stop as
+    soon as it has grown past MAX_INFLATED_BYTES or past MAX_INFLATION_RATIO
+    times the raw bytes read so far."""
+    consumed = 0
+
+    def raw_pieces() -> Iterator[bytes]:
+        nonlocal consumed
+        view = memoryview(raw)
+        for start in range(0, len(raw), INFLATE_PIECE):
+            piece = view[start:start + INFLATE_PIECE]
+            consumed += len(piece)
+            yield piece
+
+    pieces = raw_pieces()
+    for _ in range(layers):
+        pieces = _inflated(pieces)
+
+    produced = 0
+    try:
+        for piece in pieces:
+            produced += len(piece)
+            if produced > MAX_INFLATED_BYTES or (
+                    produced > RATIO_FLOOR
+                    and produced > MAX_INFLATION_RATIO * consumed):
+                return True
+    except zlib.error:
+        return False  # damaged data, not a bomb: the viewer shows what it can
+    return False
+
+
+def _inflated(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """The Flate-decoded bytes of `pieces`, at most INFLATE_PIECE at a time."""
+    inflater = zlib.decompressobj()
+    for piece in pieces:
+        data = piece
+        while data and not inflater.eof:
+            out = inflater.decompress(data, INFLATE_PIECE)
+            if out:
+                yield out
+            data = inflater.unconsumed_tail
+        if inflater.eof:
+            return
 
 
 def _active_content_warnings(pdf: pikepdf.Pdf) -> dict[str, str]:

@@ -7,6 +7,7 @@ import zlib
 import pytest
 
 from ingest import DocumentRejected, PdfVerdict
+from ingest import pdfcheck
 from ingest.pdfcheck import inspect_pdf
 from vault.config import CheckLimits
 from vault.errors import VaultError
@@ -130,6 +131,46 @@ def test_a_decompression_bomb_is_malformed(one_page_pdf):
         inspect(one_page_pdf(b"", content, HELLO_OBJECTS[1], page=HELLO_PAGE))
     assert caught.value.code == "malformed"
     assert "expands" in caught.value.message
+
+
+def bomb_stream(filters: bytes, layers: int, megabytes: int = 200,
+                extra: bytes = b"") -> bytes:
+    """A stream of zeros compressed `layers` times; hex-encoded when asked."""
+    data = bytes(megabytes << 20)
+    for _ in range(layers):
+        data = zlib.compress(data, 9)
+    if b"ASCIIHex" in filters:
+        data = data.hex().encode() + b">"
+    return (b"<< /Length %d /Filter %s %s >>\nstream\n%s\nendstream"
+            % (len(data), filters, extra, data))
+
+
+DOUBLE = b"[/FlateDecode /FlateDecode]"
+
+
+@pytest.mark.parametrize(("page", "more"), [
+    (b"/Contents 4 0 R", (bomb_stream(DOUBLE, 2),)),
+    (b"", (bomb_stream(DOUBLE, 2),)),
+    (b"/Contents 4 0 R", (bomb_stream(b"[/ASCIIHexDecode /FlateDecode /FlateDecode]",
+                                      2),)),
+    (b"/Resources << /XObject << /Im1 4 0 R >> >>",
+     (bomb_stream(DOUBLE, 2, extra=b"/Type /XObject /Subtype /Image /Width 8 "
+                  b"/Height 8 /ColorSpace /DeviceGray /BitsPerComponent 8"),)),
+], ids=["page-content-without-fonts", "unused-object", "hex-encoded", "image"])
+def test_a_decompression_bomb_anywhere_is_malformed(one_page_pdf, page, more):
+    with pytest.raises(DocumentRejected) as caught:
+        inspect(one_page_pdf(b"", *more, page=page))
+    assert caught.value.code == "malformed"
+
+
+def test_one_layer_inflating_past_the_limit_is_malformed(one_page_pdf, monkeypatch):
+    monkeypatch.setattr(pdfcheck, "MAX_INFLATED_BYTES", 32 << 20)
+    big = bomb_stream(b"/FlateDecode", 1, megabytes=40)
+    small = bomb_stream(b"/FlateDecode", 1, megabytes=8)
+
+    with pytest.raises(DocumentRejected):
+        inspect(one_page_pdf(b"", big))
+    assert inspect(one_page_pdf(b"", small)).pages == 1
 
 
 def test_a_document_of_too_many_objects_is_refused(one_page_pdf):

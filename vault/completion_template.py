@@ -63,8 +63,8 @@ HEADER_ALIASES = {
 }
 TEXT_DATE_FORMATS = (
     "%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m-%d-%y",
-    "%d.%m.%Y", "%d.%m.%y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y", "%d %b %Y",
-    "%d %B %Y", "%d-%b-%Y", "%d-%b-%y", "%Y%m%d",
+    "%d.%m.%Y", "%d.%m.%y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y",
+    "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y", "%Y%m%d",
 )
 # Excel serial numbers of 1954-10-03 .. 2119-01-01: anything else is not a date.
 SERIAL_RANGE = (20_000, 80_000)

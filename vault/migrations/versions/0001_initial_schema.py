@@ -49,7 +49,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('token_hash')
     )
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_api_tokens_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_api_tokens_person_id'),
+                              ['person_id'], unique=False)
 
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -85,7 +86,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('exam_results', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_exam_results_lasid'), ['lasid'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exam_results_lasid'),
+                              ['lasid'], unique=False)
 
     op.create_table('students',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -102,7 +104,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('lasid')
     )
     with op.batch_alter_table('students', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_students_district_id'), ['district_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_students_district_id'),
+                              ['district_id'], unique=False)
 
     op.create_table('certificates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -127,8 +130,10 @@ def upgrade() -> None:
     sa.UniqueConstraint('student_id', 'level')
     )
     with op.batch_alter_table('certificates', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_certificates_district_id'), ['district_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_certificates_student_id'), ['student_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certificates_district_id'),
+                              ['district_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certificates_student_id'),
+                              ['student_id'], unique=False)
 
     op.create_table('evidence_documents',
     sa.Column('id', sa.String(length=32), nullable=False),
@@ -153,8 +158,10 @@ def upgrade() -> None:
     sa.UniqueConstraint('object_key')
     )
     with op.batch_alter_table('evidence_documents', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_evidence_documents_district_id'), ['district_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_evidence_documents_student_id'), ['student_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evidence_documents_district_id'),
+                              ['district_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_evidence_documents_student_id'),
+                              ['student_id'], unique=False)
 
     op.create_table('module_completions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -182,8 +189,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('sealed_packages', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_sealed_packages_district_id'), ['district_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_sealed_packages_student_id'), ['student_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sealed_packages_district_id'),
+                              ['district_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sealed_packages_student_id'),
+                              ['student_id'], unique=False)
 
     # ### end Alembic commands ###
 

@@ -31,26 +31,27 @@ SELECT MAX(highest) FROM (
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    # Dropping the old table must not delete through foreign keys; the pragma
-    # only takes effect outside a transaction, and on a fresh database (where
-    # one is open) the table is empty anyway.
-    op.execute("PRAGMA foreign_keys=OFF")
-    for table in ("students", "exam_results"):
-        with op.batch_alter_table(table, recreate="always",
-                                  table_kwargs={"sqlite_autoincrement": True}):
-            pass
+    _rebuild(autoincrement=True)
     op.execute("DELETE FROM sqlite_sequence WHERE name = 'students'")
     op.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('students', "
                f"({HIGHEST_STUDENT_NAMED}))")
-    op.execute("PRAGMA foreign_keys=ON")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        return
+    if op.get_bind().dialect.name == "sqlite":
+        _rebuild(autoincrement=False)
+
+
+def _rebuild(autoincrement: bool) -> None:
+    """Recreate the tables with or without AUTOINCREMENT, rows and indexes kept.
+
+    Dropping the old table must not delete through foreign keys; the pragma
+    only takes effect outside a transaction, and on a fresh database (where
+    one is open) the tables are empty anyway.
+    """
     op.execute("PRAGMA foreign_keys=OFF")
     for table in ("students", "exam_results"):
-        with op.batch_alter_table(table, recreate="always",
-                                  table_kwargs={"sqlite_autoincrement": False}):
+        with op.batch_alter_table(table, recreate="always", table_kwargs={
+                "sqlite_autoincrement": autoincrement}):
             pass
     op.execute("PRAGMA foreign_keys=ON")
